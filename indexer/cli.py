@@ -1,0 +1,236 @@
+"""The ``civic-search`` command line: a thin layer over :mod:`indexer.build` and :mod:`indexer.search`.
+
+Errors are one line on stderr with exit code 1 (2 for usage errors), never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import CivicSearchError, IndexNotFound, IndexOutdated, QueryError
+
+LIMIT_MAX = 10_000
+
+
+def _fail(message: str) -> click.ClickException:
+    return click.ClickException(message)
+
+
+def handle_errors(func):
+    """Turn the library's named errors (and OS errors) into one-line CLI errors."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except QueryError as err:
+            raise _fail(f"invalid query: {err}") from None
+        except IndexNotFound as err:
+            raise _fail(f"{err}. Run 'civic-search index' first.") from None
+        except IndexOutdated as err:
+            raise _fail(f"{err}. Run 'civic-search index --rebuild'.") from None
+        except CivicSearchError as err:
+            raise _fail(str(err)) from None
+        except OSError as err:
+            where = f" ({err.filename})" if err.filename else ""
+            raise _fail(f"{err.strerror or err}{where}") from None
+
+    return wrapper
+
+
+def index_option(func):
+    return click.option(
+        "--index",
+        "index_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Index directory (default: $CIVIC_SEARCH_INDEX, else a per-user data directory).",
+    )(func)
+
+
+def _index_dir(index_dir: Path | None) -> Path:
+    from .paths import default_index_dir
+
+    return index_dir if index_dir is not None else default_index_dir()
+
+
+def _echo_skip(item) -> None:
+    click.echo(f"skipped {item.path}: {item.reason}", err=True)
+
+
+def _engine(index_dir: Path | None):
+    """Open the search engine, building the index from the bundled corpus when there is none."""
+    from .build import build_index, index_exists
+    from .search import SearchEngine
+
+    directory = _index_dir(index_dir)
+    if not index_exists(directory):
+        click.echo(f"No index in {directory} yet: building it from the bundled corpus…", err=True)
+        report = build_index(None, directory, on_skip=_echo_skip)
+        click.echo(report.summary(), err=True)
+    return SearchEngine(directory)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="civic-search")
+def main() -> None:
+    """Search Traditional Chinese civic meeting transcripts: who said a phrase, when, and where."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@index_option
+@click.option("--rebuild", is_flag=True, help="Start over: re-index every file.")
+@click.option("--strict", is_flag=True, help="Treat any skipped file as an error (exit 1).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: the cores, at most 4).")
+@click.option("--wait", type=click.FloatRange(0, 3600), default=0.0, help="Seconds to wait for another indexer to finish.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@handle_errors
+def index(paths, index_dir, rebuild, strict, workers, wait, quiet) -> None:
+    """Index transcripts in PATHS (files or folders; default: the bundled corpus)."""
+    from .build import build_index, dictionary_outdated, index_exists
+
+    directory = _index_dir(index_dir)
+    if not rebuild and index_exists(directory) and dictionary_outdated(directory):
+        click.echo("The dictionaries changed since the last build: rebuilding the index.", err=True)
+        rebuild = True
+    report = build_index(
+        list(paths) or None,
+        directory,
+        rebuild=rebuild,
+        workers=workers,
+        progress=not quiet and sys.stderr.isatty(),
+        wait=wait,
+        on_skip=_echo_skip,
+    )
+    click.echo(report.summary())
+    if strict and report.skipped:
+        raise _fail(f"{len(report.skipped)} files could not be indexed (--strict)")
+
+
+_MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
+
+
+def _terminal_snippet(snippet: str) -> str:
+    parts = []
+    last = 0
+    for match in _MARK.finditer(snippet):
+        parts.append(html.unescape(snippet[last : match.start()]))
+        parts.append(click.style(html.unescape(match.group(1)), fg="red", bold=True))
+        last = match.end()
+    parts.append(html.unescape(snippet[last:]))
+    return "".join(parts)
+
+
+@main.command()
+@click.argument("query")
+@index_option
+@click.option("--limit", type=click.IntRange(0, LIMIT_MAX), default=10, show_default=True, help="Hits per page; 0 for all.")
+@click.option("--page", type=click.IntRange(1, None), default=1, show_default=True)
+@click.option("--speaker", help="Only turns whose speaker label contains this.")
+@click.option("--since", help="Only meetings on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")
+@click.option("--until", help="Only meetings on or before this date.")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def search(query, index_dir, limit, page, speaker, since, until, sort, as_json) -> None:
+    """Search for QUERY: exact phrases, OR, -exclude, speaker:, title:, date:."""
+    engine = _engine(index_dir)
+    result = engine.search(query, page=page, limit=limit, speaker=speaker, since=since, until=until, sort=sort)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    click.echo(f"{result.total} turns in {result.meetings} meetings")
+    for hit in result.hits:
+        click.echo("")
+        click.echo(f"{hit.date or '(no date)'}  {hit.title}  [{hit.meeting_id} #{hit.turn}]")
+        click.echo(f"  {hit.speaker or '(no speaker)'}: {_terminal_snippet(hit.snippet)}")
+    if limit and result.total > page * limit:
+        pages = -(-result.total // limit)
+        click.echo("")
+        click.echo(f"Page {page} of {pages}; next: --page {page + 1}")
+
+
+@main.command()
+@click.argument("meeting_id")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def show(meeting_id, index_dir, as_json) -> None:
+    """Print the whole meeting MEETING_ID."""
+    engine = _engine(index_dir)
+    meeting = engine.meeting(meeting_id)
+    if as_json:
+        click.echo(json.dumps(meeting.to_dict(), ensure_ascii=False))
+        return
+    click.echo(meeting.title)
+    for label, value in (
+        ("Date", meeting.date),
+        ("Time", meeting.time),
+        ("Location", meeting.location),
+        ("Chair", meeting.chair),
+        ("Recorder", meeting.recorder),
+        ("Source", meeting.source),
+    ):
+        if value:
+            click.echo(f"{label}: {value}")
+    section = ""
+    for turn in meeting.turns:
+        if turn.section and turn.section != section:
+            section = turn.section
+            click.echo(f"\n== {section}")
+        click.echo(f"\n[{turn.turn}] {turn.speaker or '(no speaker)'}")
+        click.echo(turn.text)
+
+
+@main.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def stats(index_dir, as_json) -> None:
+    """Show what the index holds."""
+    from .search import SearchEngine
+
+    engine = SearchEngine(_index_dir(index_dir))
+    info = engine.stats()
+    if as_json:
+        click.echo(json.dumps(info.to_dict(), ensure_ascii=False))
+        return
+    click.echo(f"Index: {info.index_dir}")
+    click.echo(f"Meetings: {info.meetings}")
+    click.echo(f"Turns: {info.turns}")
+    click.echo(f"Speakers: {info.speakers}")
+    if info.first_date:
+        click.echo(f"Dates: {info.first_date} to {info.last_date}")
+    click.echo(f"Segments: {info.segments}")
+    click.echo(f"Size: {info.size_bytes / 1e6:.1f} MB")
+
+
+@main.command()
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
+@handle_errors
+def serve(index_dir, host, port, threads) -> None:
+    """Serve the search page and JSON API with waitress."""
+    from waitress import serve as waitress_serve
+
+    from search_web import create_app
+
+    engine = _engine(index_dir)
+    app = create_app({"INDEX_DIR": str(engine.index_dir), "ENGINE": engine})
+    click.echo(f"Serving {engine.index_dir} at http://{host}:{port}/ (Ctrl+C to stop)", err=True)
+    waitress_serve(app, host=host, port=port, threads=threads, ident="civic-search")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

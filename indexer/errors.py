@@ -1,0 +1,37 @@
+"""The library's small named exceptions; front ends turn them into one-line messages."""
+
+from __future__ import annotations
+
+
+class CivicSearchError(Exception):
+    """Base class: an error a user can act on, with a one-line message."""
+
+
+class IndexNotFound(CivicSearchError):
+    """There is no index in the given directory."""
+
+
+class IndexOutdated(CivicSearchError):
+    """The index was built by an incompatible version and must be rebuilt."""
+
+
+class IndexLocked(CivicSearchError):
+    """Another indexer holds the index's write lock."""
+
+
+class IndexWriteError(CivicSearchError):
+    """Writing the index failed (disk full, permissions); the previous index is untouched."""
+
+
+class MeetingNotFound(CivicSearchError):
+    """No meeting with the given id."""
+
+
+class QueryError(CivicSearchError):
+    """A query that cannot be read. ``position`` is 1-based in the query string, or None."""
+
+    def __init__(self, message: str, position: int | None = None):
+        self.message = message
+        self.position = position
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f"{message}{where}")
