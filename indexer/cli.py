@@ -76,7 +76,13 @@ def _engine(index_dir: Path | None):
         click.echo(f"No index in {directory} yet: building it from the bundled corpus…", err=True)
         report = build_index(None, directory, on_skip=_echo_skip)
         click.echo(report.summary(), err=True)
-    return SearchEngine(directory)
+    return _closing(SearchEngine(directory))
+
+
+def _closing(engine):
+    """Close the engine (its open index files) when the command ends."""
+    click.get_current_context().call_on_close(engine.close)
+    return engine
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -199,7 +205,7 @@ def stats(index_dir, as_json) -> None:
     """Show what the index holds."""
     from .search import SearchEngine
 
-    engine = SearchEngine(_index_dir(index_dir))
+    engine = _closing(SearchEngine(_index_dir(index_dir)))
     info = engine.stats()
     if as_json:
         click.echo(json.dumps(info.to_dict(), ensure_ascii=False))

@@ -22,18 +22,31 @@ answered by scanning the folded texts, which is as fast as reading that many pos
 from __future__ import annotations
 
 import heapq
-import html
 import math
 import os
 import threading
-from dataclasses import asdict, dataclass, field
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
-from .analysis import bigrams, fold, fold_with_offsets
+from .analysis import bigrams, fold
 from .build import INDEX_NAME, check_index
 from .errors import MeetingNotFound, QueryError
 from .query import And, DateRange, Field, Node, Not, Or, Text, parse_date_range, parse_query, positive_texts
+from .results import (
+    GroupedPage,
+    Hit,
+    IndexStats,
+    MeetingGroup,
+    MeetingRecord,
+    Occurrence,
+    PeriodCount,
+    SearchPage,
+    SpeakerCount,
+    TurnRecord,
+)
 from .schema import MEETING, TURN
+from .snippets import contexts, make_snippet, occurrence_spans
 from .store import load_store
 
 #: Past this document frequency, scanning the folded texts beats reading postings.
@@ -43,103 +56,8 @@ BM25_B = 0.75
 #: Extra weight for a match that is a whole jieba word, and for a term in the meeting title.
 WORD_BONUS = 0.2
 TITLE_BONUS = 0.5
-SNIPPET_BEFORE = 30
-SNIPPET_LENGTH = 110
 SORTS = ("relevance", "date")
 MAX_LIMIT = 10_000
-
-
-@dataclass
-class Hit:
-    """One matching turn."""
-
-    meeting_id: str
-    turn: int
-    title: str
-    date: str
-    speaker: str
-    score: float
-    snippet: str
-    source: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class SearchPage:
-    """One page of results, with exact totals."""
-
-    query: str
-    total: int
-    meetings: int
-    page: int
-    limit: int
-    hits: list[Hit] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {
-            "query": self.query,
-            "total": self.total,
-            "meetings": self.meetings,
-            "page": self.page,
-            "limit": self.limit,
-            "hits": [hit.to_dict() for hit in self.hits],
-        }
-
-
-@dataclass
-class TurnRecord:
-    turn: int
-    speaker: str
-    speaker_name: str
-    organisation: str
-    section: str
-    text: str
-
-
-@dataclass
-class MeetingRecord:
-    """A whole meeting, for ``show`` and the meeting page."""
-
-    meeting_id: str
-    title: str
-    date: str
-    time: str
-    location: str
-    chair: str
-    recorder: str
-    source: str
-    turns: list[TurnRecord]
-
-    def to_dict(self) -> dict:
-        return {
-            "meeting_id": self.meeting_id,
-            "title": self.title,
-            "date": self.date,
-            "time": self.time,
-            "location": self.location,
-            "chair": self.chair,
-            "recorder": self.recorder,
-            "source": self.source,
-            "turns": [{"turn": t.turn, "speaker": t.speaker, "text": t.text} for t in self.turns],
-        }
-
-
-@dataclass
-class IndexStats:
-    index_dir: str
-    meetings: int
-    turns: int
-    speakers: int
-    first_date: str
-    last_date: str
-    segments: int
-    size_bytes: int
-    generation: int
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class _Snapshot:
@@ -161,6 +79,7 @@ class _Snapshot:
         self.speakers: list[str] = []
         self.texts: list[str] = []
         self.meetings: dict[str, tuple[str, str, str]] = {}
+        self.meeting_docnum: dict[str, int] = {}
         live_turn: list[bool] = []
         for segreader, offset in self.leaves:
             store = load_store(str(index_dir), segreader.segment(), segreader)
@@ -174,7 +93,9 @@ class _Snapshot:
                 live = kind == TURN and docnum not in deleted
                 live_turn.append(live)
                 if kind == MEETING and docnum not in deleted:
-                    self.meetings[store.meeting_ids[docnum]] = store.meetings[store.meeting_ids[docnum]]
+                    mid = store.meeting_ids[docnum]
+                    self.meetings[mid] = store.meetings[mid]
+                    self.meeting_docnum[mid] = offset + docnum
         # Dead documents get an empty folded text: a scan can never match them.
         self.folded = [fold(t) if live else "" for t, live in zip(self.texts, live_turn)]
         self.live = [g for g, live in enumerate(live_turn) if live]
@@ -187,6 +108,8 @@ class _Snapshot:
             self.meeting_docs.setdefault(self.meeting_ids[g], []).append(g)
             self.speaker_docs.setdefault(fold(self.speakers[g]), []).append(g)
         self.folded_titles = {mid: fold(info[0]) for mid, info in self.meetings.items()}
+        self.users = 0
+        self.retired = False
         self._char_df: dict[str, int] = {}
         self._df_lock = threading.Lock()
 
@@ -260,34 +183,72 @@ class SearchEngine:
     def __init__(self, index_dir: str | os.PathLike):
         self.index_dir = Path(index_dir)
         check_index(self.index_dir)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._snapshot = _Snapshot(self.index_dir)
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def snapshot(self) -> _Snapshot:
         """The current snapshot, reopened first if the index has a newer generation."""
-        from whoosh import index as whoosh_index
-
         current = self._snapshot
         try:
-            latest = whoosh_index.latest_generation(current.ix.storage, INDEX_NAME)
-        except Exception:
-            return current
+            latest = current.ix.latest_generation()
+        except OSError:
+            return current  # the folder is being replaced; keep answering from what we have
         if latest != current.generation:
             with self._lock:
                 if self._snapshot.generation != latest:
                     check_index(self.index_dir)
-                    self._snapshot = _Snapshot(self.index_dir)
-                    # The old reader is left to the garbage collector: a search running on
-                    # another thread may still be reading it.
+                    old, self._snapshot = self._snapshot, _Snapshot(self.index_dir)
+                    self._retire(old)
             current = self._snapshot
         return current
 
+    # A snapshot replaced by a newer generation is closed once no search still reads it; the
+    # counts are kept under the engine's lock, so a search never gets a closed reader.
+
+    def _retire(self, snap: _Snapshot) -> None:
+        snap.retired = True
+        if snap.users == 0:
+            snap.close()
+
+    @contextmanager
+    def _use(self) -> Iterator[_Snapshot]:
+        self.snapshot()
+        with self._lock:
+            snap = self._snapshot
+            snap.users += 1
+        try:
+            yield snap
+        finally:
+            with self._lock:
+                snap.users -= 1
+                if snap.retired and snap.users == 0:
+                    snap.close()
+
     def close(self) -> None:
-        self._snapshot.close()
+        with self._lock:
+            self._retire(self._snapshot)
 
     # --- searching -------------------------------------------------------------------------
+
+    def run(
+        self,
+        query: str,
+        *,
+        speaker: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> "ResultSet":
+        """Evaluate ``query`` (with the option filters) into the full set of matching turns.
+
+        ``speaker`` (substring of the speaker label), ``since`` and ``until`` (YYYY, YYYY-MM or
+        YYYY-MM-DD) narrow the query. Raises QueryError for malformed queries or options.
+        """
+        tree = self.build_tree(query, speaker=speaker, since=since, until=until)
+        with self._use() as snap:
+            scores = _Evaluator(snap).evaluate(tree, None)
+        return ResultSet(snap, query, tree, scores)
 
     def search(
         self,
@@ -300,26 +261,9 @@ class SearchEngine:
         until: str | None = None,
         sort: str = "relevance",
     ) -> SearchPage:
-        """Run ``query`` and return one page of hits with exact totals.
-
-        ``limit`` 0 means all hits; ``page`` is 1-based. ``speaker`` (substring of the speaker
-        label), ``since`` and ``until`` (YYYY, YYYY-MM or YYYY-MM-DD) narrow the query.
-        Raises QueryError for malformed queries or options.
-        """
-        if sort not in SORTS:
-            raise QueryError(f"unknown sort '{sort}' (use relevance or date)")
-        if not isinstance(page, int) or page < 1:
-            raise QueryError("page must be a whole number from 1")
-        if not isinstance(limit, int) or limit < 0 or limit > MAX_LIMIT:
-            raise QueryError(f"limit must be a whole number from 0 to {MAX_LIMIT}")
-        tree = self.build_tree(query, speaker=speaker, since=since, until=until)
-        snap = self.snapshot()
-        scores = _Evaluator(snap).evaluate(tree, None)
-        ranked = self._rank(snap, scores, sort, page, limit)
-        terms = [fold(t) for t in positive_texts(tree)]
-        hits = [self._hit(snap, g, scores[g], terms) for g in ranked]
-        meetings = len({snap.meeting_ids[g] for g in scores})
-        return SearchPage(query=query, total=len(scores), meetings=meetings, page=page, limit=limit, hits=hits)
+        """Run ``query`` and return one page of hits with exact totals (``limit`` 0: all)."""
+        _check_paging(page, limit, sort)
+        return self.run(query, speaker=speaker, since=since, until=until).page(page=page, limit=limit, sort=sort)
 
     @staticmethod
     def build_tree(query: str, *, speaker: str | None = None, since: str | None = None, until: str | None = None) -> Node:
@@ -332,61 +276,36 @@ class SearchEngine:
             low = parse_date_range(f"{since}..", 0).since if since else None
             high = parse_date_range(f"..{until}", 0).until if until else None
             if low and high and low > high:
-                raise QueryError(f"--since {since} is after --until {until}")
+                raise QueryError(f"since {since} is after until {until}")
             extra.append(DateRange(low, high, 0))
         if extra:
             children = tree.children if isinstance(tree, And) else (tree,)
             tree = And(tuple(children) + tuple(extra))
         return tree
 
-    @staticmethod
-    def _rank(snap: _Snapshot, scores: dict[int, float], sort: str, page: int, limit: int) -> list[int]:
-        start = (page - 1) * limit if limit else 0
-        if start >= len(scores):
-            return []
-        wanted = start + limit if limit else len(scores)
-
-        def date_of(g: int) -> str:
-            return snap.meetings.get(snap.meeting_ids[g], ("", "", ""))[1]
-
-        if sort == "date":
-            # Newest meetings first; within a meeting, in the order the turns were spoken.
-            def key(g: int):
-                return (_desc(date_of(g)), snap.meeting_ids[g], snap.turns[g])
-        else:
-            def key(g: int):
-                return (-scores[g], _desc(date_of(g)), snap.meeting_ids[g], snap.turns[g])
-
-        if wanted < len(scores) // 4:
-            ordered = heapq.nsmallest(wanted, scores, key=key)
-        else:
-            ordered = sorted(scores, key=key)
-        return ordered[start : start + limit] if limit else ordered
-
-    @staticmethod
-    def _hit(snap: _Snapshot, g: int, score: float, terms: list[str]) -> Hit:
-        mid = snap.meeting_ids[g]
-        title, date, source = snap.meetings.get(mid, ("", "", ""))
-        return Hit(
-            meeting_id=mid,
-            turn=snap.turns[g],
-            title=title,
-            date=date,
-            speaker=snap.speakers[g],
-            score=round(score, 2),
-            snippet=make_snippet(snap.texts[g], terms),
-            source=source,
-        )
+    def speaker_labels(self, prefix: str = "", limit: int = 20) -> list[str]:
+        """Speaker labels containing ``prefix`` (folded), most frequent first: suggestions."""
+        snap = self.snapshot()
+        wanted = fold(prefix.strip())
+        counted = [
+            (-len(docs), snap.speakers[docs[0]])
+            for label, docs in snap.speaker_docs.items()
+            if label and wanted in label
+        ]
+        return [label for _, label in sorted(counted)[:limit]]
 
     # --- meetings and statistics ------------------------------------------------------------
 
     def meeting(self, meeting_id: str) -> MeetingRecord:
         """The whole meeting ``meeting_id`` (raises MeetingNotFound)."""
-        snap = self.snapshot()
-        searcher = snap.ix.searcher(reader=snap.reader)
-        stored = searcher.document(kind=MEETING, meeting_id=meeting_id)
-        if stored is None:
+        with self._use() as snap:
+            return self._meeting(snap, meeting_id)
+
+    @staticmethod
+    def _meeting(snap: _Snapshot, meeting_id: str) -> MeetingRecord:
+        if meeting_id not in snap.meeting_docnum:
             raise MeetingNotFound(f"no meeting with id '{meeting_id}'")
+        stored = snap.reader.stored_fields(snap.meeting_docnum[meeting_id])
         turns = [
             TurnRecord(
                 turn=snap.turns[g],
@@ -539,47 +458,158 @@ class _Evaluator:
         }
 
 
-def make_snippet(text: str, terms: list[str]) -> str:
-    """HTML-escaped text around the first match, with every term match in ``<mark>``."""
-    ft = fold_with_offsets(text)
-    folded = ft.folded
-    spans: list[tuple[int, int]] = []
-    for term in {t for t in terms if t}:
-        start = folded.find(term)
-        while start != -1:
-            spans.append((start, start + len(term)))
-            start = folded.find(term, start + 1)
-    spans.sort()
-    if spans:
-        first = ft.to_original(*spans[0])[0]
-        begin = max(0, first - SNIPPET_BEFORE)
-    else:
-        begin = 0
-    end = min(len(text), begin + SNIPPET_LENGTH)
-    if spans and end < ft.to_original(*spans[0])[1]:
-        end = ft.to_original(*spans[0])[1]
-    # Merge overlapping matches so that marks never nest, then map them to the original text.
-    merged: list[list[int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
+def _check_paging(page: int, limit: int, sort: str) -> None:
+    if sort not in SORTS:
+        raise QueryError(f"unknown sort '{sort}' (use relevance or date)")
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise QueryError("page must be a whole number from 1")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be a whole number from 0 to {MAX_LIMIT}")
+
+
+class ResultSet:
+    """All turns matching one query on one index snapshot, with their scores.
+
+    Pages, groups, occurrences and counts are all derived from the same evaluation, so a page
+    and its facets always agree.
+    """
+
+    def __init__(self, snap: _Snapshot, query: str, tree: Node, scores: dict[int, float]):
+        self.snap = snap
+        self.query = query
+        self.tree = tree
+        self.scores = scores
+        self.terms = [fold(t) for t in positive_texts(tree)]
+        self.total = len(scores)
+        self.meeting_count = len({snap.meeting_ids[g] for g in scores})
+
+    def _date(self, g: int) -> str:
+        snap = self.snap
+        return snap.meetings.get(snap.meeting_ids[g], ("", "", ""))[1]
+
+    def ordered(self, sort: str = "relevance", wanted: int | None = None) -> list[int]:
+        """Matching documents in result order: best first, or newest meeting first."""
+        snap, scores = self.snap, self.scores
+        if sort == "date":
+            # Newest meetings first; within a meeting, in the order the turns were spoken.
+            def key(g: int):
+                return (_desc(self._date(g)), snap.meeting_ids[g], snap.turns[g])
         else:
-            merged.append([s, e])
-    out = ["…" if begin > 0 else ""]
-    cursor = begin
-    for s, e in merged:
-        o_s, o_e = ft.to_original(s, e)
-        if o_e <= begin or o_s >= end:
-            continue
-        o_s, o_e = max(o_s, begin), min(o_e, end)
-        out.append(_escape(text[cursor:o_s]))
-        out.append(f"<mark>{_escape(text[o_s:o_e])}</mark>")
-        cursor = o_e
-    out.append(_escape(text[cursor:end]))
-    if end < len(text):
-        out.append("…")
-    return "".join(out)
+            def key(g: int):
+                return (-scores[g], _desc(self._date(g)), snap.meeting_ids[g], snap.turns[g])
 
+        if wanted is not None and wanted < len(scores) // 4:
+            return heapq.nsmallest(wanted, scores, key=key)
+        return sorted(scores, key=key)
 
-def _escape(text: str) -> str:
-    return html.escape(text.replace("\n", " "), quote=True)
+    def hit(self, g: int) -> Hit:
+        snap = self.snap
+        mid = snap.meeting_ids[g]
+        title, date, source = snap.meetings.get(mid, ("", "", ""))
+        return Hit(
+            meeting_id=mid,
+            turn=snap.turns[g],
+            title=title,
+            date=date,
+            speaker=snap.speakers[g],
+            score=round(self.scores[g], 2),
+            snippet=make_snippet(snap.texts[g], self.terms),
+            source=source,
+        )
+
+    def page(self, *, page: int = 1, limit: int = 10, sort: str = "relevance") -> SearchPage:
+        """One page of hits (``limit`` 0: all of them)."""
+        _check_paging(page, limit, sort)
+        start = (page - 1) * limit if limit else 0
+        docs: list[int] = []
+        if start < self.total:
+            ordered = self.ordered(sort, start + limit if limit else None)
+            docs = ordered[start : start + limit] if limit else ordered
+        return SearchPage(
+            query=self.query,
+            total=self.total,
+            meetings=self.meeting_count,
+            page=page,
+            limit=limit,
+            hits=[self.hit(g) for g in docs],
+        )
+
+    def grouped(self, *, page: int = 1, limit: int = 10, per_meeting: int = 3, sort: str = "relevance") -> GroupedPage:
+        """Meetings with hits, ``limit`` meetings per page, each with its best ``per_meeting`` hits.
+
+        Meetings are ordered by their best hit (relevance) or by date (newest first).
+        """
+        _check_paging(page, limit, sort)
+        snap = self.snap
+        by_meeting: dict[str, list[int]] = {}
+        for g in self.ordered("relevance"):
+            by_meeting.setdefault(snap.meeting_ids[g], []).append(g)
+        meeting_order = list(by_meeting)
+        if sort == "date":
+            meeting_order.sort(key=lambda m: (_desc(snap.meetings.get(m, ("", "", ""))[1]), m))
+        start = (page - 1) * limit if limit else 0
+        chosen = meeting_order[start : start + limit] if limit else meeting_order
+        groups = []
+        for mid in chosen:
+            title, date, source = snap.meetings.get(mid, ("", "", ""))
+            docs = by_meeting[mid]
+            groups.append(MeetingGroup(mid, title, date, source, len(docs), [self.hit(g) for g in docs[:per_meeting]]))
+        return GroupedPage(self.query, self.total, self.meeting_count, page, limit, groups)
+
+    def occurrences(self, *, width: int = 20, sort: str = "date") -> list[Occurrence]:
+        """Every occurrence of every query term in the matching turns (keyword in context).
+
+        A turn matched only by a filter (``speaker:`` alone) has no term and no occurrence.
+        """
+        snap = self.snap
+        out = []
+        for g in self.ordered(sort):
+            mid = snap.meeting_ids[g]
+            title, date, source = snap.meetings.get(mid, ("", "", ""))
+            for left, match, right in contexts(snap.texts[g], self.terms, width):
+                out.append(Occurrence(mid, title, date, snap.speakers[g], snap.turns[g], left, match, right, source))
+        return out
+
+    def occurrence_count(self, g: int) -> int:
+        return len(occurrence_spans(self.snap.folded[g], self.terms)) if self.terms else 0
+
+    def by_period(self, by: str = "year") -> list[PeriodCount]:
+        """Matching turns, meetings and occurrences per year (``by="year"``) or month."""
+        if by not in ("year", "month"):
+            raise QueryError("period must be year or month")
+        width = 4 if by == "year" else 7
+        turns: dict[str, int] = {}
+        meetings: dict[str, set[str]] = {}
+        occurrences: dict[str, int] = {}
+        for g in self.scores:
+            date = self._date(g)
+            period = date[:width] if date else "unknown"
+            turns[period] = turns.get(period, 0) + 1
+            meetings.setdefault(period, set()).add(self.snap.meeting_ids[g])
+            occurrences[period] = occurrences.get(period, 0) + self.occurrence_count(g)
+        return [PeriodCount(p, turns[p], len(meetings[p]), occurrences[p]) for p in sorted(turns)]
+
+    def by_speaker(self, limit: int | None = None) -> list[SpeakerCount]:
+        """Who said it: speaker labels ranked by occurrences, then turns, then label."""
+        snap = self.snap
+        stats: dict[str, list] = {}
+        for g in self.scores:
+            label = snap.speakers[g]
+            entry = stats.setdefault(label, [0, set(), 0, "", ""])
+            entry[0] += 1
+            entry[1].add(snap.meeting_ids[g])
+            entry[2] += self.occurrence_count(g)
+            date = self._date(g)
+            if date:
+                entry[3] = min(entry[3], date) if entry[3] else date
+                entry[4] = max(entry[4], date)
+        ranked = sorted(stats.items(), key=lambda kv: (-kv[1][2], -kv[1][0], kv[0]))
+        if limit:
+            ranked = ranked[:limit]
+        from .transcripts import split_speaker
+
+        out = []
+        for label, (turns, mids, occ, first, last) in ranked:
+            name, org = split_speaker(label) if label else ("", "")
+            out.append(SpeakerCount(label, name, org, turns, len(mids), occ, first, last))
+        return out

@@ -1,0 +1,189 @@
+"""Result records returned by the search API (plain dataclasses; front ends format them).
+
+Vocabulary
+----------
+hit
+    A turn that matches the query: meeting id, turn ordinal, meeting title and date, speaker,
+    relevance score, snippet and source path.
+snippet
+    HTML-escaped original text around the first match, each match of a query term (the whole
+    term, never stray characters) wrapped in ``<mark>``.
+occurrence
+    One match of a query term inside a turn, with left and right context as plain text
+    (keyword in context). A turn that says a phrase three times has three occurrences.
+group
+    The hits of one meeting, for results grouped by meeting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Hit:
+    """One matching turn."""
+
+    meeting_id: str
+    turn: int
+    title: str
+    date: str
+    speaker: str
+    score: float
+    snippet: str
+    source: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SearchPage:
+    """One page of hits with exact totals: ``total`` turns in ``meetings`` meetings."""
+
+    query: str
+    total: int
+    meetings: int
+    page: int
+    limit: int
+    hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.limit)) if self.limit else 1
+
+    def to_dict(self) -> dict:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "meetings": self.meetings,
+            "page": self.page,
+            "limit": self.limit,
+            "hits": [hit.to_dict() for hit in self.hits],
+        }
+
+
+@dataclass
+class MeetingGroup:
+    """The hits of one meeting: how many, and the best few."""
+
+    meeting_id: str
+    title: str
+    date: str
+    source: str
+    count: int
+    hits: list[Hit]
+
+
+@dataclass
+class GroupedPage:
+    """One page of meetings (``limit`` per page), each with its best hits."""
+
+    query: str
+    total: int
+    meetings: int
+    page: int
+    limit: int
+    groups: list[MeetingGroup] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.meetings // self.limit)) if self.limit else 1
+
+
+@dataclass
+class Occurrence:
+    """One match in context (keyword in context)."""
+
+    meeting_id: str
+    title: str
+    date: str
+    speaker: str
+    turn: int
+    left: str
+    match: str
+    right: str
+    source: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class PeriodCount:
+    """Matches in one period (a year ``2022`` or a month ``2022-09``)."""
+
+    period: str
+    turns: int
+    meetings: int
+    occurrences: int
+
+
+@dataclass
+class SpeakerCount:
+    """Matches by one speaker label."""
+
+    speaker: str
+    speaker_name: str
+    organisation: str
+    turns: int
+    meetings: int
+    occurrences: int
+    first_date: str
+    last_date: str
+
+
+@dataclass
+class TurnRecord:
+    turn: int
+    speaker: str
+    speaker_name: str
+    organisation: str
+    section: str
+    text: str
+
+
+@dataclass
+class MeetingRecord:
+    """A whole meeting, for ``show`` and the meeting page."""
+
+    meeting_id: str
+    title: str
+    date: str
+    time: str
+    location: str
+    chair: str
+    recorder: str
+    source: str
+    turns: list[TurnRecord]
+
+    def to_dict(self) -> dict:
+        return {
+            "meeting_id": self.meeting_id,
+            "title": self.title,
+            "date": self.date,
+            "time": self.time,
+            "location": self.location,
+            "chair": self.chair,
+            "recorder": self.recorder,
+            "source": self.source,
+            "turns": [{"turn": t.turn, "speaker": t.speaker, "text": t.text} for t in self.turns],
+        }
+
+
+@dataclass
+class IndexStats:
+    """What an index holds."""
+
+    index_dir: str
+    meetings: int
+    turns: int
+    speakers: int
+    first_date: str
+    last_date: str
+    segments: int
+    size_bytes: int
+    generation: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,64 @@
+"""Shared fixtures: one small index built once per session from hand-written transcripts.
+
+The fixture corpus is the bundled sample record plus tests/fixtures/index/*.md. Library, CLI
+and web tests all search the same index, so what one layer shows the others must show too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from indexer.build import build_index
+from indexer.paths import bundled_corpus_dir
+
+FIXTURES = Path(__file__).parent / "fixtures"
+INDEX_FIXTURES = FIXTURES / "index"
+
+
+def shared_corpus_dir() -> Path:
+    """``$CIVIC_SEARCH_CORPUS``, else ../shared/corpus beside the repository."""
+    env = os.environ.get("CIVIC_SEARCH_CORPUS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def fixture_corpus(tmp_path_factory) -> Path:
+    """A folder holding the fixture transcripts (a copy: tests may not modify the originals)."""
+    folder = tmp_path_factory.mktemp("corpus")
+    for path in sorted(INDEX_FIXTURES.iterdir()):
+        shutil.copy(path, folder / path.name)
+    for path in sorted(bundled_corpus_dir().glob("*.txt")):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory, fixture_corpus) -> Path:
+    """A session-wide index of the fixture corpus. Read-only for tests."""
+    directory = tmp_path_factory.mktemp("index")
+    report = build_index([fixture_corpus], directory, workers=1)
+    assert not report.skipped, report.skipped
+    return directory
+
+
+@pytest.fixture(scope="session")
+def engine(index_dir):
+    from indexer.search import SearchEngine
+
+    engine = SearchEngine(index_dir)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def shared_corpus() -> Path:
+    corpus = shared_corpus_dir()
+    if not (corpus / "audreyt-transcript").is_dir():
+        pytest.skip(f"shared corpus not found at {corpus} (set CIVIC_SEARCH_CORPUS to its path)")
+    return corpus

@@ -1,0 +1,186 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from indexer.cli import main
+
+
+@pytest.fixture
+def run(index_dir):
+    runner = CliRunner()
+
+    def invoke(*args, index=True):
+        extra = ["--index", str(index_dir)] if index else []
+        return runner.invoke(main, [*args, *extra])
+
+    return invoke
+
+
+def test_search_prints_counts_and_hits(run):
+    result = run("search", "淨零排碳", "--limit", "2")
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "4 turns in 3 meetings\n"
+        "\n"
+        "2023-05-10  智慧城市與淨零座談  [2023-05-10-智慧城市與淨零座談 #0]\n"
+        "  李小明（台北市政府資訊局）: 台北的淨零排碳路徑需要數據。淨零排碳也是智慧城市的核心，台北通會整合服務。\n"
+        "\n"
+        "2022-09-05  臺北城市博覽會舞台活動 智慧城市產業座談會 會談紀錄  [000_c33521a9eed413fa #5]\n"
+        "  臺北市資訊局/呂新科局長: 1. 淨零排碳是智慧城市最大的課題，今年臺北市政府由環保局主責，成立淨零排碳的治制條例，"
+        "是第一個公部門訴諸法律規範，由此也代表臺北市的決心，2050與2035路徑已啟動，所以縣市與民間皆有啟動計畫。 2. 城市的管理，數…\n"
+        "\n"
+        "Page 1 of 2; next: --page 2\n"
+    )
+
+
+def test_search_highlights_in_colour_on_a_terminal(index_dir):
+    result = CliRunner().invoke(main, ["search", "台北通", "--index", str(index_dir)], color=True)
+    assert "\x1b[31m\x1b[1m台北通\x1b[0m" in result.stdout
+
+
+def test_search_json_is_the_documented_object(run):
+    result = run("search", "淨零排碳", "--json", "--limit", "1")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert list(data) == ["query", "total", "meetings", "page", "limit", "hits"]
+    assert (data["query"], data["total"], data["meetings"], data["page"], data["limit"]) == ("淨零排碳", 4, 3, 1, 1)
+    hit = data["hits"][0]
+    assert list(hit) == ["meeting_id", "turn", "title", "date", "speaker", "score", "snippet", "source"]
+    assert hit["snippet"].count("<mark>淨零排碳</mark>") == 2
+
+
+def test_search_options(run):
+    data = json.loads(run("search", "開放政府", "--speaker", "唐鳳", "--since", "2021", "--sort", "date", "--json").stdout)
+    assert [(h["date"], h["speaker"]) for h in data["hits"]] == [("2023-05-10", "唐鳳"), ("2021-03-02", "唐鳳")]
+
+
+def test_limit_zero_means_all(run):
+    data = json.loads(run("search", "的", "--limit", "0", "--json").stdout)
+    assert len(data["hits"]) == data["total"] > 10
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ('"淨零', "Error: invalid query: unbalanced quote: the phrase is never closed at position 1\n"),
+        ("(A OR", "Error: invalid query: 'OR' needs a term on each side at position 4\n"),
+        ("speaker:", "Error: invalid query: field 'speaker' needs a value at position 1\n"),
+    ],
+)
+def test_malformed_query_is_one_line_exit_1(run, query, message):
+    result = run("search", query)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == message
+
+
+def test_usage_error_exit_2(run):
+    result = run("search", "x", "--limit", "-1")
+    assert result.exit_code == 2
+    assert "Invalid value for '--limit'" in result.stderr
+
+
+def test_show(run, fixture_corpus):
+    result = run("show", "2019-11-20-青年諮詢委員會")
+    assert result.exit_code == 0
+    source = str(fixture_corpus / "2019-11-20-青年諮詢委員會.md")
+    assert result.stdout == (
+        "青年諮詢委員會\n"
+        "Date: 2019-11-20\n"
+        f"Source: {source}\n"
+        "\n[0] 張委員\n青年參與開放政府的管道還不夠多，希望可以增加線上討論。\n"
+        "\n[1] 唐鳳\n我們會把討論紀錄公開，包括逐字稿，讓大家都能查詢。\n"
+        '\n[2] 張委員\n另外，"開放 政府"這個詞在英文是 Open Government。\n'
+    )
+
+
+def test_show_json(run):
+    data = json.loads(run("show", "000_c33521a9eed413fa", "--json").stdout)
+    assert data["date"] == "2022-09-05" and data["meeting_id"] == "000_c33521a9eed413fa"
+    assert data["turns"][1] == {
+        "turn": 1,
+        "speaker": "臺北市資訊局/呂新科局長",
+        "text": data["turns"][1]["text"],
+    }
+
+
+def test_show_unknown_meeting(run):
+    result = run("show", "nope")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: no meeting with id 'nope'\n"
+
+
+def test_stats(run, index_dir):
+    result = run("stats")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[:6] == [
+        f"Index: {index_dir}",
+        "Meetings: 4",
+        "Turns: 19",
+        "Speakers: 10",
+        "Dates: 2019-11-20 to 2023-05-10",
+        "Segments: 1",
+    ]
+    assert json.loads(run("stats", "--json").stdout)["turns"] == 19
+
+
+def test_stats_without_index(tmp_path):
+    result = CliRunner().invoke(main, ["stats", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: no index in {tmp_path / 'none'}. Run 'civic-search index' first.\n"
+
+
+def test_search_without_index_builds_from_bundled_corpus(tmp_path):
+    result = CliRunner().invoke(main, ["search", "淨零排碳", "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 0
+    assert result.stderr.startswith(f"No index in {tmp_path / 'ix'} yet: building it from the bundled corpus…\n")
+    assert result.stdout.startswith("2 turns in 1 meetings\n\n2022-09-05  ")
+    assert "臺北市資訊局/呂新科局長" in result.stdout
+
+
+def test_index_reports_and_is_incremental(tmp_path, fixture_corpus):
+    runner = CliRunner()
+    first = runner.invoke(main, ["index", str(fixture_corpus), "--index", str(tmp_path / "ix")])
+    assert first.exit_code == 0
+    assert first.stdout.startswith("Indexed 4 new and 0 changed meetings (19 turns), removed 0, 0 unchanged (")
+    second = runner.invoke(main, ["index", str(fixture_corpus), "--index", str(tmp_path / "ix")])
+    assert second.stdout.startswith("Index up to date: 4 meetings unchanged, nothing re-indexed (")
+
+
+def test_index_reports_skipped_files_and_strict(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "2024-01-01-好.md").write_text("# 2024-01-01 好\n\n### 甲：\n內容\n", encoding="utf-8")
+    (corpus / "壞.txt").write_bytes(b"\x00\x01\x02" * 100)
+    runner = CliRunner()
+    result = runner.invoke(main, ["index", str(corpus), "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 0
+    assert result.stderr.startswith(f"skipped {corpus / '壞.txt'}: ")
+    assert "; skipped 1 files (" in result.stdout
+    strict = runner.invoke(main, ["index", str(corpus), "--index", str(tmp_path / "ix2"), "--strict"])
+    assert strict.exit_code == 1
+    assert strict.stderr.endswith("Error: 1 files could not be indexed (--strict)\n")
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for name, command in main.commands.items():
+        assert command.help, name
+        assert f"civic-search {name}" in readme, name
+
+
+def test_python_dash_m(index_dir):
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "indexer", "search", "台北通", "--index", str(index_dir), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout)["total"] == 2  # the sample record and the 2023 fixture
