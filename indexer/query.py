@@ -51,7 +51,7 @@ class Field:
 
     name: str
     value: str
-    position: int
+    position: int | None
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class DateRange:
 
     since: str | None
     until: str | None
-    position: int
+    position: int | None
 
 
 @dataclass(frozen=True)
@@ -305,7 +305,7 @@ def parse_query(text: str) -> Node:
 _DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
 
 
-def _date_bounds(value: str, position: int) -> tuple[str, str]:
+def _date_bounds(value: str, position: int | None) -> tuple[str, str]:
     """The first and last ISO day covered by ``2022``, ``2022-06`` or ``2022-06-05``."""
     match = _DATE.match(value)
     if not match:
@@ -324,7 +324,7 @@ def _date_bounds(value: str, position: int) -> tuple[str, str]:
         raise QueryError(f"'{value}' is not a valid date", position) from None
 
 
-def parse_date_range(value: str, position: int) -> DateRange:
+def parse_date_range(value: str, position: int | None) -> DateRange:
     """``2022``, ``2021..2022-06``, ``2021..`` or ``..2020`` → DateRange."""
     value = value.strip()
     if ".." in value:

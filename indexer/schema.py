@@ -18,32 +18,57 @@ from __future__ import annotations
 
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.formats import Existence, Positions
 
-from .analysis import BigramTokenizer
+from .analysis import BigramTokenizer, bigrams
 
 #: Bumped whenever the schema or the analysis changes in a way that needs a rebuild.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 
 TURN = "turn"
 MEETING = "meeting"
 
 
-def _grams_field() -> TEXT:
-    field = TEXT(analyzer=BigramTokenizer(), phrase=False, stored=False)
-    # Document ids only: a posting costs the writer the same per entry whatever it holds, and
-    # exactness comes from verifying candidates against their folded text, not from positions.
-    field.format = Existence(field_boost=1.0)
-    field.scorable = False
-    return field
+class GramsField(TEXT):
+    """Indexed bigrams of a folded text, document ids only (``Existence`` postings).
+
+    Positions would cost the writer more per posting and give nothing: exactness comes from
+    verifying candidates against their folded text. ``index`` produces the postings directly
+    from :func:`~indexer.analysis.bigrams` (what :class:`BigramTokenizer` emits, without a Token
+    per bigram): Whoosh's writer is pure Python and this is its hottest loop.
+    """
+
+    def __init__(self):
+        super().__init__(analyzer=BigramTokenizer(), phrase=False, stored=False)
+        self.format = Existence(field_boost=1.0)
+        self.scorable = False
+
+    def index(self, value, **kwargs):
+        return [(gram.encode("utf-8"), 1, 1.0, b"") for gram in sorted(bigrams(value))]
 
 
-def _words_field() -> TEXT:
-    field = TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=True, stored=False)
-    field.format = Positions(field_boost=1.0)
-    field.scorable = False
-    return field
+class WordsField(TEXT):
+    """Folded jieba words with ordinal positions (``Positions`` postings).
+
+    The value is the words joined by spaces; ``index`` builds the postings directly, as
+    Whoosh's ``Positions`` format would from a space-separated tokenizer.
+    """
+
+    def __init__(self):
+        super().__init__(analyzer=SpaceSeparatedTokenizer(), phrase=True, stored=False)
+        self.format = Positions(field_boost=1.0)
+        self.scorable = False
+
+    def index(self, value, **kwargs):
+        positions: dict[str, list[int]] = {}
+        for pos, word in enumerate(value.split()):
+            positions.setdefault(word, []).append(pos)
+        encode = self.format.encode
+        return [
+            (word.encode("utf-8"), len(poses), float(len(poses)), encode(poses))
+            for word, poses in sorted(positions.items())
+        ]
 
 
 class TurnCodec(W3Codec):
@@ -59,21 +84,23 @@ class TurnCodec(W3Codec):
 def make_schema() -> Schema:
     """Build the index schema."""
     return Schema(
+        # Indexed: kind (to list meeting documents) and meeting_id (to delete a meeting's
+        # documents). Everything else is stored only: filters and scores never ask Whoosh.
         kind=ID(stored=True),
         meeting_id=ID(stored=True),
-        turn=NUMERIC(int, stored=True),
-        date=ID(stored=True, sortable=False),
+        turn=STORED(),
+        date=STORED(),
         title=STORED(),
         source=STORED(),
         speaker=STORED(),
         speaker_name=STORED(),
         organisation=STORED(),
         section=STORED(),
-        text=STORED(),
-        grams=_grams_field(),
-        words=_words_field(),
+        # The turn text itself lives in the turn store (indexer.store), not here.
+        grams=GramsField(),
+        words=WordsField(),
         # meeting documents only
-        path_key=ID(stored=True),
+        path_key=STORED(),
         content_hash=STORED(),
         time=STORED(),
         location=STORED(),

@@ -21,6 +21,7 @@ answered by scanning the folded texts, which is as fast as reading that many pos
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import os
@@ -47,7 +48,7 @@ from .results import (
 )
 from .schema import MEETING, TURN
 from .snippets import contexts, make_snippet, occurrence_spans
-from .store import load_store
+from .store import read_store
 
 #: Past this document frequency, scanning the folded texts beats reading postings.
 SCAN_THRESHOLD = 20_000
@@ -73,41 +74,62 @@ class _Snapshot:
         self.ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
         self.generation = self.ix.latest_generation()
         self.reader = self.ix.reader()
+        try:
+            self._load(index_dir)
+        except BaseException:
+            self.reader.close()
+            raise
+
+    def _load(self, index_dir: Path) -> None:
         self.leaves = list(self.reader.leaf_readers())
         self.meeting_ids: list[str] = []
         self.turns: list[int] = []
         self.speakers: list[str] = []
-        self.texts: list[str] = []
+        self.folded: list[str] = []
         self.meetings: dict[str, tuple[str, str, str]] = {}
         self.meeting_docnum: dict[str, int] = {}
+        self._views: list[tuple[int, object]] = []
         live_turn: list[bool] = []
         for segreader, offset in self.leaves:
-            store = load_store(str(index_dir), segreader.segment(), segreader)
+            view = read_store(str(index_dir), segreader.segment())
             deleted = segreader.deleted_docs_set if segreader.has_deletions() else frozenset()
-            assert offset == len(self.meeting_ids)
-            self.meeting_ids.extend(store.meeting_ids)
-            self.turns.extend(store.turns)
-            self.speakers.extend(store.speakers)
-            self.texts.extend(store.texts)
-            for docnum, kind in enumerate(store.kinds):
+            self._views.append((offset, view))
+            self.meeting_ids.extend(view.meeting_ids)
+            self.turns.extend(view.turns)
+            self.speakers.extend(view.speakers)
+            if deleted:
+                # A deleted document gets an empty folded text: a scan can never match it.
+                self.folded.extend("" if d in deleted else t for d, t in enumerate(view.folded))
+            else:
+                self.folded.extend(view.folded)
+            for docnum, kind in enumerate(view.kinds):
                 live = kind == TURN and docnum not in deleted
                 live_turn.append(live)
                 if kind == MEETING and docnum not in deleted:
-                    mid = store.meeting_ids[docnum]
-                    self.meetings[mid] = store.meetings[mid]
+                    mid = view.meeting_ids[docnum]
+                    self.meetings[mid] = view.meetings[mid]
                     self.meeting_docnum[mid] = offset + docnum
-        # Dead documents get an empty folded text: a scan can never match them.
-        self.folded = [fold(t) if live else "" for t, live in zip(self.texts, live_turn)]
+        self._view_offsets = [offset for offset, _ in self._views]
         self.live = [g for g, live in enumerate(live_turn) if live]
-        self.live_set = frozenset(self.live)
         self.lengths = [len(t) for t in self.folded]
         self.avg_length = (sum(self.lengths) / len(self.live)) if self.live else 1.0
+        # BM25's length normalisation, once per document rather than once per match.
+        scale = BM25_K1 * BM25_B / self.avg_length
+        base = BM25_K1 * (1.0 - BM25_B)
+        self.norms = [base + scale * n for n in self.lengths]
         self.meeting_docs: dict[str, list[int]] = {}
         self.speaker_docs: dict[str, list[int]] = {}
+        folded_labels: dict[str, str] = {}
         for g in self.live:
             self.meeting_docs.setdefault(self.meeting_ids[g], []).append(g)
-            self.speaker_docs.setdefault(fold(self.speakers[g]), []).append(g)
+            label = self.speakers[g]
+            if label not in folded_labels:
+                folded_labels[label] = fold(label)
+            self.speaker_docs.setdefault(folded_labels[label], []).append(g)
         self.folded_titles = {mid: fold(info[0]) for mid, info in self.meetings.items()}
+        # Result order for equal scores and for sort=date: newest meeting first, then by id.
+        by_date = sorted(self.meetings, key=lambda m: (_desc(self.meetings[m][1]), m))
+        self.meeting_rank = {mid: i for i, mid in enumerate(by_date)}
         self.users = 0
         self.retired = False
         self._char_df: dict[str, int] = {}
@@ -115,6 +137,12 @@ class _Snapshot:
 
     def close(self) -> None:
         self.reader.close()
+
+    def text(self, g: int) -> str:
+        """The original text of document ``g`` (decoded from its segment's store)."""
+        i = bisect.bisect_right(self._view_offsets, g) - 1
+        offset, view = self._views[i]
+        return view.text(g - offset)
 
     # --- term matching ---------------------------------------------------------------------
 
@@ -271,13 +299,13 @@ class SearchEngine:
         tree = parse_query(query)
         extra: list[Node] = []
         if speaker is not None and speaker.strip():
-            extra.append(Field("speaker", speaker.strip(), 0))
+            extra.append(Field("speaker", speaker.strip(), None))
         if since or until:
-            low = parse_date_range(f"{since}..", 0).since if since else None
-            high = parse_date_range(f"..{until}", 0).until if until else None
+            low = parse_date_range(f"{since}..", None).since if since else None
+            high = parse_date_range(f"..{until}", None).until if until else None
             if low and high and low > high:
                 raise QueryError(f"since {since} is after until {until}")
-            extra.append(DateRange(low, high, 0))
+            extra.append(DateRange(low, high, None))
         if extra:
             children = tree.children if isinstance(tree, And) else (tree,)
             tree = And(tuple(children) + tuple(extra))
@@ -313,7 +341,7 @@ class SearchEngine:
                 speaker_name=fields.get("speaker_name", ""),
                 organisation=fields.get("organisation", ""),
                 section=fields.get("section", ""),
-                text=snap.texts[g],
+                text=snap.text(g),
             )
             for g in sorted(snap.meeting_docs.get(meeting_id, []), key=lambda g: snap.turns[g])
             for fields in (snap.reader.stored_fields(g),)
@@ -424,17 +452,17 @@ class _Evaluator:
         df = max(snap.term_df(term), len(counts))
         idf = math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
         words = snap.word_docs(term, counts)
-        lengths, avg = snap.lengths, snap.avg_length
-        titles, mids = snap.folded_titles, snap.meeting_ids
-        out = {}
-        for g, tf in counts.items():
-            norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths[g] / avg)
-            score = idf * tf * (BM25_K1 + 1.0) / (tf + norm)
-            if g in words:
-                score *= 1.0 + WORD_BONUS
-            if term in titles.get(mids[g], ""):
-                score += TITLE_BONUS * idf
-            out[g] = score
+        norms = snap.norms
+        weight = idf * (BM25_K1 + 1.0)
+        out = {g: weight * tf / (tf + norms[g]) for g, tf in counts.items()}
+        for g in words:
+            out[g] *= 1.0 + WORD_BONUS
+        titled = {mid for mid, title in snap.folded_titles.items() if term in title}
+        if titled:
+            mids, bonus = snap.meeting_ids, TITLE_BONUS * idf
+            for g in out:
+                if mids[g] in titled:
+                    out[g] += bonus
         return out
 
     def field_docs(self, node: Field) -> set[int]:
@@ -490,16 +518,25 @@ class ResultSet:
     def ordered(self, sort: str = "relevance", wanted: int | None = None) -> list[int]:
         """Matching documents in result order: best first, or newest meeting first."""
         snap, scores = self.snap, self.scores
-        if sort == "date":
-            # Newest meetings first; within a meeting, in the order the turns were spoken.
-            def key(g: int):
-                return (_desc(self._date(g)), snap.meeting_ids[g], snap.turns[g])
-        else:
-            def key(g: int):
-                return (-scores[g], _desc(self._date(g)), snap.meeting_ids[g], snap.turns[g])
+        meeting_rank, mids, turns = snap.meeting_rank, snap.meeting_ids, snap.turns
+        unranked = len(meeting_rank)
 
-        if wanted is not None and wanted < len(scores) // 4:
-            return heapq.nsmallest(wanted, scores, key=key)
+        def position(g: int) -> tuple[int, int]:
+            # Newest meeting first; within a meeting, in the order the turns were spoken.
+            return (meeting_rank.get(mids[g], unranked), turns[g])
+
+        small = wanted is not None and wanted < len(scores) // 4
+        if sort == "date":
+            return heapq.nsmallest(wanted, scores, key=position) if small else sorted(scores, key=position)
+
+        def key(g: int):
+            return (-scores[g], position(g))
+
+        if small:
+            # The top scores come from a C-level heap; only documents tied with the last of
+            # them need the full key, so equal scores still come out in a fixed order.
+            threshold = heapq.nlargest(wanted, scores.values())[-1] if wanted else math.inf
+            return sorted((g for g, s in scores.items() if s >= threshold), key=key)[:wanted]
         return sorted(scores, key=key)
 
     def hit(self, g: int) -> Hit:
@@ -513,7 +550,7 @@ class ResultSet:
             date=date,
             speaker=snap.speakers[g],
             score=round(self.scores[g], 2),
-            snippet=make_snippet(snap.texts[g], self.terms),
+            snippet=make_snippet(snap.text(g), self.terms),
             source=source,
         )
 
@@ -566,7 +603,7 @@ class ResultSet:
         for g in self.ordered(sort):
             mid = snap.meeting_ids[g]
             title, date, source = snap.meetings.get(mid, ("", "", ""))
-            for left, match, right in contexts(snap.texts[g], self.terms, width):
+            for left, match, right in contexts(snap.text(g), self.terms, width):
                 out.append(Occurrence(mid, title, date, snap.speakers[g], snap.turns[g], left, match, right, source))
         return out
 

@@ -1,60 +1,104 @@
 """Turn stores: each segment's turn texts and labels, kept once, outside the postings.
 
-A *turn store* is a sidecar file written beside a Whoosh segment (``<segment id>.turns``). It
-holds, in the segment's document order, what searching needs for every document without
-touching Whoosh's stored fields: the kind, meeting id, turn ordinal, speaker label and the
-original text; plus the segment's meeting table (title, date, source). Searching verifies
-candidates against the folded texts, filters on the labels and builds snippets from the
-original text, so a search reads the postings and these arrays and nothing else.
+A *turn store* is a sidecar file written beside a Whoosh segment (``<segment id>.turns``) and
+committed with it: it is written before the index's table of contents names the segment, so a
+committed segment always has its store. It holds, in the segment's document order:
 
-The store is derived data. Whoosh's own stored fields remain the record: when a sidecar is
-missing (a segment produced by a Whoosh merge, or a crash between commit and sidecar) it is
-rebuilt from them. Whoosh deletes a sidecar together with its segment, because the file name
-follows Whoosh's segment-file pattern.
+- per document: kind, meeting id, turn ordinal, speaker label and the folded text, which
+  searching reads for every query (candidate verification, filters, scans);
+- the original texts, as one UTF-8 blob with offsets, mapped into memory and decoded only for
+  the few turns a page shows (snippets) — so opening an index does not decode 50 MB of text;
+- the segment's meeting table (title, date, source).
+
+This is the one place the turn texts are kept (Whoosh stores only the small labels), so the
+index's merge policy carries stores along when it merges segments (see :mod:`indexer.build`).
+Whoosh deletes a sidecar together with its segment: its name follows Whoosh's segment-file
+pattern.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
+import struct
+from array import array
 from dataclasses import dataclass, field
 
+from .errors import IndexOutdated
 from .schema import MEETING, TURN
 
-STORE_VERSION = 1
+STORE_VERSION = 2
 SIDECAR_EXT = ".turns"
+_MAGIC = b"CSTS"
+_HEADER = struct.Struct("<4sQ")
 
 
 @dataclass
 class SegmentStore:
-    """Per-document arrays of one segment, in Whoosh document order."""
+    """Per-document arrays of one segment being written, in Whoosh document order."""
 
     kinds: list[str] = field(default_factory=list)
     meeting_ids: list[str] = field(default_factory=list)
     turns: list[int] = field(default_factory=list)
     speakers: list[str] = field(default_factory=list)
+    folded: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     # meeting id -> (title, date, source)
     meetings: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
-    def add(self, fields: dict) -> None:
-        """Append one document, given the fields it was (or will be) indexed with."""
+    def add(self, fields: dict, folded: str = "") -> None:
+        """Append one document, given the fields it is indexed with and its folded text."""
         kind = fields.get("kind", TURN)
         mid = fields["meeting_id"]
+        info = (fields.get("title", ""), fields.get("date", ""), fields.get("source", ""))
         self.kinds.append(kind)
         self.meeting_ids.append(mid)
         if kind == MEETING:
             self.turns.append(-1)
             self.speakers.append("")
+            self.folded.append("")
             self.texts.append("")
-            self.meetings[mid] = (fields.get("title", ""), fields.get("date", ""), fields.get("source", ""))
+            self.meetings[mid] = info
         else:
             self.turns.append(int(fields["turn"]))
             self.speakers.append(fields.get("speaker", ""))
+            self.folded.append(folded)
             self.texts.append(fields.get("text", ""))
-            self.meetings.setdefault(
-                mid, (fields.get("title", ""), fields.get("date", ""), fields.get("source", ""))
-            )
+            self.meetings.setdefault(mid, info)
+
+    def extend_live(self, view: "StoreView", live: list[int]) -> None:
+        """Append the documents ``live`` of another segment's store (a merge)."""
+        for docnum in live:
+            mid = view.meeting_ids[docnum]
+            self.kinds.append(view.kinds[docnum])
+            self.meeting_ids.append(mid)
+            self.turns.append(view.turns[docnum])
+            self.speakers.append(view.speakers[docnum])
+            self.folded.append(view.folded[docnum])
+            self.texts.append(view.text(docnum))
+            if mid in view.meetings:
+                self.meetings.setdefault(mid, view.meetings[mid])
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+
+class StoreView:
+    """A segment's store opened for searching; original texts are decoded on demand."""
+
+    def __init__(self, header: dict, blob: mmap.mmap | bytes, offsets: array):
+        self.kinds = [MEETING if k == "m" else TURN for k in header["kinds"]]
+        self.meeting_ids: list[str] = header["meeting_ids"]
+        self.turns: list[int] = header["turns"]
+        self.speakers: list[str] = header["speakers"]
+        self.folded: list[str] = header["folded"]
+        self.meetings: dict[str, tuple[str, str, str]] = header["meetings"]
+        self._blob = blob
+        self._offsets = offsets
+
+    def text(self, docnum: int) -> str:
+        return str(self._blob[self._offsets[docnum] : self._offsets[docnum + 1]], "utf-8")
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -65,61 +109,61 @@ def sidecar_name(segment) -> str:
 
 
 def write_store(index_dir: str, segment, store: SegmentStore) -> None:
-    """Write a segment's store atomically (a reader never sees half a file)."""
+    """Write a segment's store atomically and durably (before the segment is committed)."""
     path = os.path.join(index_dir, sidecar_name(segment))
+    offsets = array("Q", [0])
+    chunks = []
+    for text in store.texts:
+        data = text.encode("utf-8")
+        chunks.append(data)
+        offsets.append(offsets[-1] + len(data))
+    header = pickle.dumps(
+        {
+            "version": STORE_VERSION,
+            "count": len(store),
+            "kinds": "".join("m" if k == MEETING else "t" for k in store.kinds),
+            "meeting_ids": store.meeting_ids,
+            "turns": store.turns,
+            "speakers": store.speakers,
+            "folded": store.folded,
+            "meetings": store.meetings,
+            "offsets": offsets.tobytes(),
+        },
+        protocol=pickle.HIGHEST_PROTOCOL,
+    )
     tmp = path + ".tmp"
-    payload = {
-        "version": STORE_VERSION,
-        "count": len(store),
-        "kinds": "".join("m" if k == MEETING else "t" for k in store.kinds),
-        "meeting_ids": store.meeting_ids,
-        "turns": store.turns,
-        "speakers": store.speakers,
-        "texts": store.texts,
-        "meetings": store.meetings,
-    }
     with open(tmp, "wb") as handle:
-        pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        handle.write(_HEADER.pack(_MAGIC, len(header)))
+        handle.write(header)
+        for chunk in chunks:
+            handle.write(chunk)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
-def read_store(index_dir: str, segment) -> SegmentStore | None:
-    """Read a segment's store; None when it is missing, stale or unreadable."""
+def read_store(index_dir: str, segment) -> StoreView:
+    """Open a segment's store (raises IndexOutdated when it is missing or damaged)."""
     path = os.path.join(index_dir, sidecar_name(segment))
     try:
         with open(path, "rb") as handle:
-            payload = pickle.load(handle)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
-        return None
-    if payload.get("version") != STORE_VERSION or payload.get("count") != segment.doc_count_all():
-        return None
-    return SegmentStore(
-        kinds=[MEETING if k == "m" else TURN for k in payload["kinds"]],
-        meeting_ids=payload["meeting_ids"],
-        turns=payload["turns"],
-        speakers=payload["speakers"],
-        texts=payload["texts"],
-        meetings=payload["meetings"],
-    )
-
-
-def rebuild_store(segment_reader) -> SegmentStore:
-    """Rebuild a segment's store from Whoosh's stored fields (slow path, derived data)."""
-    store = SegmentStore()
-    for docnum in range(segment_reader.doc_count_all()):
-        store.add(segment_reader.stored_fields(docnum))
-    return store
-
-
-def load_store(index_dir: str, segment, segment_reader) -> SegmentStore:
-    """The segment's store, rebuilt and saved when its sidecar is missing or stale."""
-    store = read_store(index_dir, segment)
-    if store is None:
-        store = rebuild_store(segment_reader)
-        try:
-            write_store(index_dir, segment, store)
-        except OSError:
-            pass  # a read-only index still searches; it just rebuilds the store each time
-    return store
+            magic, length = _HEADER.unpack(handle.read(_HEADER.size))
+            if magic != _MAGIC:
+                raise ValueError("not a turn store")
+            header = pickle.loads(handle.read(length))
+            if header.get("version") != STORE_VERSION or header.get("count") != segment.doc_count_all():
+                raise ValueError("turn store does not match its segment")
+            start = _HEADER.size + length
+            size = os.fstat(handle.fileno()).st_size
+            if size > start:
+                mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                blob = memoryview(mapped)[start:]
+            else:
+                blob = b""
+    except (OSError, EOFError, ValueError, struct.error, pickle.UnpicklingError, KeyError) as err:
+        raise IndexOutdated(
+            f"the turn store {path} is missing or damaged ({err}); rebuild the index with --rebuild"
+        ) from err
+    offsets = array("Q")
+    offsets.frombytes(header["offsets"])
+    return StoreView(header, blob, offsets)

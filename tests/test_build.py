@@ -6,7 +6,7 @@ import pytest
 from whoosh import index as whoosh_index
 
 from indexer.build import INDEX_NAME, build_index
-from indexer.errors import IndexLocked
+from indexer.errors import IndexLocked, IndexOutdated
 from indexer.search import SearchEngine
 
 from conftest import INDEX_FIXTURES
@@ -138,14 +138,28 @@ def test_engine_sees_a_new_generation_without_restart(corpus, tmp_path):
     engine.close()
 
 
-def test_missing_store_is_rebuilt_from_stored_fields(corpus, tmp_path):
+def test_missing_turn_store_is_a_clear_error(corpus, tmp_path):
     build_index([corpus], tmp_path / "ix", workers=1)
-    expected = SearchEngine(tmp_path / "ix")
-    want = expected.search("開放政府", limit=0).to_dict()
-    expected.close()
     for sidecar in (tmp_path / "ix").glob("*.turns"):
         sidecar.unlink()
+    with pytest.raises(IndexOutdated, match="is missing or damaged .*rebuild the index with --rebuild"):
+        SearchEngine(tmp_path / "ix")
+    build_index([corpus], tmp_path / "ix", rebuild=True, workers=1)
     engine = SearchEngine(tmp_path / "ix")
-    assert engine.search("開放政府", limit=0).to_dict() == want
+    assert engine.search("開放政府", limit=0).total == 3
     engine.close()
-    assert list((tmp_path / "ix").glob("*.turns"))
+
+
+def test_small_segments_merge_with_their_turn_stores(corpus, tmp_path):
+    build_index([corpus], tmp_path / "ix", workers=1)
+    for i in range(8):
+        (corpus / f"2024-03-{i + 1:02d}-會議{i}.md").write_text(
+            f"# 2024-03-{i + 1:02d} 會議{i}\n\n### 甲：\n第{i}次討論循環經濟\n", encoding="utf-8"
+        )
+        build_index([corpus], tmp_path / "ix", workers=1)
+    engine = SearchEngine(tmp_path / "ix")
+    assert engine.stats().segments < 9
+    hits = engine.search("循環經濟", limit=0, sort="date").hits
+    assert [h.snippet for h in hits] == [f"第{i}次討論<mark>循環經濟</mark>" for i in reversed(range(8))]
+    assert engine.search("台北通", limit=0).total == 1
+    engine.close()
