@@ -1,0 +1,80 @@
+"""Exports: every hit of a query as rows (keyword in context), and those rows as CSV.
+
+One row per matching turn, for the web's ``/export.csv`` and ``/export.json`` and the CLI's
+``search --csv``. The context is the turn's first match, ``snippets.contexts(text, terms,
+30)[0]`` (the first of ``ResultSet.occurrences(width=30)`` for that turn): ``left``, ``match``
+and ``right`` are plain text (not escaped), 30 characters each side. A turn matched by a filter
+alone (``speaker:唐鳳``) has no match: ``left`` and ``match`` are empty and ``right`` holds the
+first 60 characters of the turn."""
+
+from __future__ import annotations
+
+import csv
+import html
+from typing import IO, Iterable
+from urllib.parse import quote
+
+#: The columns, in order (also the keys of each row).
+COLUMNS = ("meeting_id", "title", "date", "speaker", "turn", "left", "match", "right", "link")
+CONTEXT_WIDTH = 30
+FILTER_ONLY_LENGTH = 60
+#: Cells starting with these could run as formulas in a spreadsheet; they get a leading "'".
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def meeting_link(base_url: str, meeting_id: str, query: str, turn: int) -> str:
+    """The web address of one turn: ``{base_url}/meetings/<id>?q=<query>#turn-N``."""
+    return f"{base_url.rstrip('/')}/meetings/{quote(meeting_id, safe='')}?q={quote(query, safe='')}#turn-{turn}"
+
+
+def export_rows(result_set, base_url: str = "", sort: str = "relevance") -> list[dict]:
+    """One dict per hit of ``result_set`` (a :class:`~indexer.search.ResultSet`), in ``sort`` order.
+
+    ``base_url`` is put before each ``link`` (``https://host/search``); empty gives a path.
+    """
+    first: dict[tuple[str, int], tuple[str, str, str]] = {}
+    if result_set.terms:
+        for occ in result_set.occurrences(width=CONTEXT_WIDTH, sort=sort):
+            first.setdefault((occ.meeting_id, occ.turn), (occ.left, occ.match, occ.right))
+    rows = []
+    for hit in result_set.page(page=1, limit=0, sort=sort).hits:
+        found = first.get((hit.meeting_id, hit.turn))
+        if found:
+            left, match, right = found
+        else:
+            # No term matched in this turn: its snippet is the escaped text from the start, line
+            # breaks shown as spaces, as in contexts().
+            left, match, right = "", "", html.unescape(hit.snippet)[:FILTER_ONLY_LENGTH]
+        rows.append(
+            {
+                "meeting_id": hit.meeting_id,
+                "title": hit.title,
+                "date": hit.date,
+                "speaker": hit.speaker,
+                "turn": hit.turn,
+                "left": left,
+                "match": match,
+                "right": right,
+                "link": meeting_link(base_url, hit.meeting_id, result_set.query, hit.turn),
+            }
+        )
+    return rows
+
+
+def _cell(value):
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(rows: Iterable[dict], stream: IO[str]) -> None:
+    """Write ``rows`` as CSV to a text ``stream``: a UTF-8 BOM first (Excel), then a header.
+
+    Open a file for it with ``newline=""``; cells that a spreadsheet would run as a formula
+    (starting with ``=``, ``+``, ``-``, ``@``) are written with a leading apostrophe.
+    """
+    stream.write("\ufeff")
+    writer = csv.DictWriter(stream, fieldnames=COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(row.get(k, "")) for k in COLUMNS})

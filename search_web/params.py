@@ -1,0 +1,93 @@
+"""Reading search options from a request: forgiving for pages, strict for the JSON API.
+
+Pages never fail on a bad ``page``, ``sort`` or ``view`` (they fall back to the default); the
+API answers 400 with the one error shape instead, so that scripts learn about their mistakes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+SORTS = ("relevance", "date")
+VIEWS = ("meetings", "turns")
+API_MAX_LIMIT = 100
+
+
+class BadParameter(ValueError):
+    """A query-string option the API cannot accept (answered with HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """The query and its filters, as they appear in a results URL."""
+
+    q: str = ""
+    speaker: str = ""
+    since: str = ""
+    until: str = ""
+    sort: str = "relevance"
+    view: str = "meetings"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> "SearchParams":
+        """Forgiving: a page that is not a positive integer is 1; an unknown sort or view is the default."""
+        page = args.get("page", 1, type=int)
+        sort = args.get("sort", "relevance")
+        view = args.get("view", "meetings")
+        return cls(
+            q=args.get("q", "").strip(),
+            speaker=args.get("speaker", "").strip(),
+            since=args.get("since", "").strip(),
+            until=args.get("until", "").strip(),
+            sort=sort if sort in SORTS else "relevance",
+            view=view if view in VIEWS else "meetings",
+            page=page if page is not None and page >= 1 else 1,
+        )
+
+    @property
+    def filters(self) -> dict[str, str | None]:
+        """Keyword arguments for ``SearchEngine.run``."""
+        return {"speaker": self.speaker or None, "since": self.since or None, "until": self.until or None}
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.speaker or self.since or self.until)
+
+    def with_(self, **changes) -> "SearchParams":
+        return replace(self, **changes)
+
+    def url_args(self, **changes) -> dict[str, str | int]:
+        """URL query arguments (for ``url_for``) with the defaults and empty values left out."""
+        values = asdict(replace(self, **changes))
+        defaults = asdict(SearchParams())
+        return {k: v for k, v in values.items() if v not in ("", None) and v != defaults[k]}
+
+    def filter_args(self, **changes) -> dict[str, str]:
+        """Like :meth:`url_args` without page and view: what an export needs."""
+        args = self.url_args(**changes)
+        args.pop("page", None)
+        args.pop("view", None)
+        return args
+
+
+def strict_int(args, name: str, default: int, low: int, high: int | None = None) -> int:
+    """An integer option for the API: absent → ``default``; not a whole number or out of range → BadParameter."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise BadParameter(f"{name} must be a whole number") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"from {low}"
+        raise BadParameter(f"{name} must be a whole number {bounds}")
+    return value
+
+
+def strict_sort(args) -> str:
+    sort = args.get("sort") or "relevance"
+    if sort not in SORTS:
+        raise BadParameter(f"unknown sort '{sort}' (use relevance or date)")
+    return sort

@@ -1,0 +1,294 @@
+"""The pages in a real Chromium: search, meeting navigation, the embed widget and framing.
+
+Needs /usr/bin/chromium and the ``playwright`` package (no downloaded browsers: Playwright
+drives the system Chromium). Saves screenshots to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from search_web import create_app
+
+try:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+    PlaywrightError = Exception
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+RECORD_ID = "000_c33521a9eed413fa"
+TIMEOUT = 15_000
+
+
+class AppServer:
+    """The app served by waitress on a free loopback port, in a background thread."""
+
+    def __init__(self, app):
+        from waitress import create_server
+
+        self.server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="civic-search-test")
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.close()
+        self.thread.join(timeout=5)
+
+
+class HostServer:
+    """A stand-in intranet site on another loopback port: serves the pages in ``self.pages``."""
+
+    def __init__(self):
+        pages: dict[str, str] = {}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = pages.get(self.path.split("?", 1)[0])
+                if body is None:
+                    self.send_error(404)
+                    return
+                data = body.encode("utf-8")
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.pages = pages
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+HOST_PAGE = """<!doctype html>
+<html lang="zh-Hant"><head><meta charset="utf-8"><title>市府內部入口網</title>
+<style>
+  body {{ margin: 0; background: #eef2f6; color: #1c2330;
+          font-family: "Noto Sans CJK TC", "PingFang TC", "Microsoft JhengHei", sans-serif; }}
+  header {{ background: #24476b; color: #fff; padding: 14px 32px;
+            font-size: 18px; font-weight: 700; letter-spacing: .08em; }}
+  main {{ max-width: 860px; margin: 24px auto; padding: 0 24px; }}
+  .card {{ background: #fff; border-radius: 12px; padding: 20px 24px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }}
+  h1 {{ font-size: 20px; margin: 0 0 12px; }}
+  p {{ color: #535e6c; margin: 0 0 16px; }}
+</style>
+<script src="{app}/static/embed.js" defer></script>
+</head><body>
+<header>市府內部入口網</header>
+<main><div class="card">
+<h1>會議紀錄快速查詢</h1>
+<p>在這裡直接搜尋公開會議的逐字稿與會議紀錄。</p>
+<div data-civic-search data-limit="3"></div>
+</div></main>
+</body></html>
+"""
+
+FRAME_PAGE = """<!doctype html>
+<html lang="zh-Hant"><head><meta charset="utf-8"><title>iframe</title></head><body>
+<iframe name="civic" title="會議逐字稿搜尋" width="700" height="500"
+        src="{app}/embed?q=%E6%B7%A8%E9%9B%B6%E6%8E%92%E7%A2%B3"></iframe>
+</body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if sync_playwright is None:
+        pytest.skip("Playwright is not installed: pip install playwright (no browser download needed)")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install chromium fonts-noto-cjk")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def sites(index_dir, engine):
+    """The intranet host, the app allowing it (EMBED_ORIGINS) and the app not configured for it."""
+    host = HostServer()
+    config = {"INDEX_DIR": str(index_dir), "ENGINE": engine, "URL_PREFIX": ""}
+    allowed = AppServer(create_app({**config, "EMBED_ORIGINS": [host.origin]}))
+    refused = AppServer(create_app({**config, "EMBED_ORIGINS": []}))
+    host.pages["/widget.html"] = HOST_PAGE.format(app=allowed.url)
+    host.pages["/widget-refused.html"] = HOST_PAGE.format(app=refused.url)
+    host.pages["/frame-allowed.html"] = FRAME_PAGE.format(app=allowed.url)
+    host.pages["/frame-refused.html"] = FRAME_PAGE.format(app=refused.url)
+    yield {"host": host, "app": allowed, "refused": refused}
+    for server in (refused, allowed, host):
+        server.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-TW")
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A blocked inline script or style would show up here (the CSP allows neither).
+    page.on("console", lambda m: "Content Security Policy" in m.text and errors.append(m.text))
+    page.errors = errors
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str, full_page: bool = True) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
+
+
+def current_hit(page) -> dict:
+    return page.evaluate(
+        """() => {
+            const mark = document.querySelector('.transcript mark.current');
+            return {
+                hit: mark && mark.dataset.hit,
+                focused: document.activeElement === mark,
+                status: document.querySelector('.hitnav-pos').textContent,
+                turn: mark && mark.closest('.turn').id,
+            };
+        }"""
+    )
+
+
+def test_search_then_meeting_then_next_hit(page, sites):
+    base = sites["app"].url
+    page.goto(base + "/")
+    page.get_by_label("搜尋逐字稿").fill("淨零排碳")
+    page.get_by_role("button", name="搜尋").click()
+    page.wait_for_url("**/search?**")
+    summary = page.locator("h1.summary")
+    assert "4 段發言，3 場會議" in " ".join(summary.inner_text().split())
+    groups = page.locator("li.group")
+    assert groups.count() == 3
+    assert page.locator("li.group mark").first.inner_text() == "淨零排碳"
+    assert page.locator("svg.timeline-chart a.bar-link").count() == 3
+    screenshot(page, "results.png")
+
+    page.locator(f'a.hit-link[href*="{RECORD_ID}"][href$="#turn-5"]').click()
+    page.wait_for_url(f"**/meetings/{RECORD_ID}?q=*#turn-5")
+    page.wait_for_function("document.querySelector('.transcript mark.current') !== null")
+    start = current_hit(page)
+    assert start["status"] == "第 1 / 10 筆" and start["turn"] == "turn-5"
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "meeting.png", full_page=False)
+
+    page.keyboard.press("n")
+    after = current_hit(page)
+    assert after["hit"] == "2" and after["focused"] and after["status"] == "第 2 / 10 筆"
+    page.keyboard.press("n")
+    assert current_hit(page)["hit"] == "3"
+    page.keyboard.press("p")
+    assert current_hit(page)["hit"] == "2"
+    screenshot(page, "meeting-next-hit.png", full_page=False)
+
+    page.get_by_role("button", name="上一筆").click()
+    page.get_by_role("button", name="上一筆").click()
+    wrapped = current_hit(page)
+    assert wrapped["hit"] == "10" and wrapped["status"] == "第 10 / 10 筆"
+    assert page.evaluate("location.hash") == "#" + wrapped["turn"]
+    # Typing n in the search box types, it does not jump.
+    page.locator("#meeting-q").press("n")
+    assert current_hit(page)["hit"] == "10"
+    assert not page.errors
+
+
+def test_view_switch_and_facets(page, sites):
+    base = sites["app"].url
+    page.goto(base + "/search?q=%E6%B7%A8%E9%9B%B6%E6%8E%92%E7%A2%B3")
+    page.get_by_role("link", name="逐段列出").click()
+    page.wait_for_url("**view=turns**")
+    assert page.locator("ol.hits.flat li.hit").count() == 4
+    page.locator("aside.facets a", has_text="2022 年").click()
+    page.wait_for_url("**since=2022**")
+    assert "2 段發言，1 場會議" in " ".join(page.locator("h1.summary").inner_text().split())
+    assert "view=turns" in page.url
+    assert not page.errors
+
+
+def test_embed_widget_on_an_intranet_page(page, sites):
+    host = sites["host"]
+    page.goto(host.origin + "/widget.html")
+    box = page.locator(".civic-search-input")
+    box.fill("淨零排碳")
+    box.press("Enter")
+    page.wait_for_selector(".civic-search-hit")
+    assert page.locator(".civic-search-status").inner_text() == "4 段發言，3 場會議"
+    assert page.locator(".civic-search-hit").count() == 3
+    assert page.locator(".civic-search-snippet mark").first.inner_text() == "淨零排碳"
+    href = page.locator(".civic-search-title").first.get_attribute("href")
+    assert href.startswith(sites["app"].url + "/meetings/") and "#turn-" in href
+    assert page.locator(".civic-search-more a").get_attribute("href").startswith(sites["app"].url + "/search?q=")
+    screenshot(page, "embed.png")
+    assert not page.errors
+
+
+def test_embed_widget_is_refused_without_cors(page, sites):
+    page.goto(sites["host"].origin + "/widget-refused.html")
+    box = page.locator(".civic-search-input")
+    box.fill("淨零排碳")
+    box.press("Enter")
+    page.wait_for_function("document.querySelector('.civic-search-status').textContent.includes('無法連線')")
+    assert page.locator(".civic-search-hit").count() == 0
+
+
+def _frame_shows_embed(page) -> bool:
+    frame = page.frame(name="civic")
+    if frame is None:
+        return False
+    try:
+        return frame.evaluate("document.querySelector('[data-civic-embed]') !== null")
+    except PlaywrightError:
+        return False
+
+
+def test_iframe_loads_for_a_configured_origin(page, sites):
+    page.goto(sites["host"].origin + "/frame-allowed.html")
+    frame = page.frame(name="civic")
+    frame.wait_for_selector("li.hit")
+    assert frame.url.startswith(sites["app"].url + "/embed")
+    assert _frame_shows_embed(page)
+
+
+def test_iframe_is_refused_for_other_origins(page, sites):
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(message.text))
+    with page.expect_response(lambda r: r.url.startswith(sites["refused"].url + "/embed")) as refused:
+        page.goto(sites["host"].origin + "/frame-refused.html")
+    response = refused.value
+    assert "frame-ancestors 'self'" in response.headers["content-security-policy"]
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(500)
+    assert not _frame_shows_embed(page)
+    frame = page.frame(name="civic")
+    blocked_page = frame is not None and frame.url.startswith("chrome-error://")
+    assert blocked_page or any("frame-ancestors" in m for m in messages), (frame and frame.url, messages)
