@@ -14,34 +14,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
-import queue as queue_module
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
-from whoosh.writing import PostingPool, SegmentWriter
 
-from .analysis import fold, segment_words
 from .errors import IndexLocked, IndexNotFound, IndexOutdated, IndexWriteError
 from .paths import bundled_corpus_dir, bundled_source_name, is_transcript_name
-from .schema import MEETING, SCHEMA_VERSION, TURN, TurnCodec, make_schema
-from .store import SegmentStore, read_store, write_store
-from .transcripts import Meeting, TranscriptError, read_transcript
+from .schema import INDEX_NAME, MEETING, SCHEMA_VERSION, TurnCodec, make_schema
+from .writing import POOL_LIMIT_MB, Job, Sink, commit, index_jobs, lean, run_workers
 
 META_FILE = "civic-search.json"
-INDEX_NAME = "MAIN"
 #: Below this much input, worker processes cost more to start than they save.
 PARALLEL_MIN_BYTES = 2_000_000
-#: Postings per worker segment (see _Sink) and the writer's memory limit that holds them.
-ROLLOVER_POSTINGS = 1_500_000
-WORKER_LIMIT_MB = 512
 
 
 @dataclass(frozen=True)
@@ -82,16 +73,6 @@ class IndexReport:
         if self.skipped:
             line += f"; skipped {len(self.skipped)} files"
         return f"{line} ({self.seconds:.1f} s)."
-
-
-@dataclass(frozen=True)
-class _Job:
-    path: str
-    path_key: str
-    source: str
-    meeting_id: str
-    size: int
-    replaces: bool  # True when the file was indexed before (a changed file)
 
 
 # --- index directory ---------------------------------------------------------------------
@@ -228,140 +209,8 @@ def _base_meeting_id(path: Path) -> str:
 # --- documents -----------------------------------------------------------------------------
 
 
-def meeting_documents(meeting: Meeting, path_key: str) -> Iterator[dict]:
-    """The Whoosh documents of one meeting: its meeting document, then one per turn."""
-    yield {
-        "kind": MEETING,
-        "meeting_id": meeting.meeting_id,
-        "date": meeting.date,
-        "title": meeting.title,
-        "source": meeting.source,
-        "path_key": path_key,
-        "content_hash": meeting.content_hash,
-        "time": meeting.time,
-        "location": meeting.location,
-        "chair": meeting.chair,
-        "recorder": meeting.recorder,
-        "turn_count": len(meeting.turns),
-    }
-    for turn in meeting.turns:
-        yield {
-            "kind": TURN,
-            "meeting_id": meeting.meeting_id,
-            "turn": turn.turn,
-            "date": meeting.date,
-            "title": meeting.title,
-            "source": meeting.source,
-            "speaker": turn.speaker,
-            "speaker_name": turn.speaker_name,
-            "organisation": turn.organisation,
-            "section": turn.section,
-            "text": turn.text,
-            "grams": fold(turn.text),
-            "words": " ".join(segment_words(turn.text)),
-        }
-
-
-class _LeanPool(PostingPool):
-    """Whoosh's posting pool without per-posting assertions and size arithmetic.
-
-    ``PostingPool.add`` checks types and estimates each posting's size in Python on every call;
-    a fixed estimate per posting decides just as well when to spill to disk.
-    """
-
-    def add(self, item) -> None:
-        self.currentsize += 120
-        if self.currentsize > self.limit:
-            self.save()
-        self.current.append(item)
-
-
-def _lean(writer, limitmb: int):
-    writer.pool = _LeanPool(writer._tempstorage, writer.newsegment, limitmb=limitmb)
-    # Every field that can get postings, so the segment writer sees them all.
-    writer.pool.fieldnames.update(name for name, field in writer.schema.items() if field.indexed)
-    return writer
-
-
-class _Sink:
-    """Where parsed documents go: a Whoosh writer and the turn store of its segment.
-
-    With a ``rollover`` callback (worker processes), the sink finishes its segment whenever it
-    holds ROLLOVER_POSTINGS postings and continues in a new one. Whoosh's writer keeps postings
-    in memory up to ``limitmb`` and beyond that pickles them to temporary runs and merges those
-    back, which cost a fifth of the build time; several in-memory segments avoid it.
-    """
-
-    def __init__(self, writer, rollover: Callable[["_Sink"], None] | None = None):
-        self.writer = writer
-        self.store = SegmentStore()
-        self.postings = 0
-        self.rollover = rollover
-
-    def add(self, doc: dict) -> None:
-        text = doc.pop("text", "")
-        self.writer.add_document(**doc)
-        doc["text"] = text
-        folded = doc.get("grams", "")
-        self.store.add(doc, folded)
-        self.postings += len(folded) + doc.get("words", "").count(" ") + 1
-
-    def meeting_done(self) -> None:
-        if self.rollover is not None and self.postings >= ROLLOVER_POSTINGS:
-            self.rollover(self)
-
-
-def _index_jobs(sink: _Sink, jobs: list[_Job], report: Callable[[tuple], None]) -> None:
-    for job in jobs:
-        try:
-            meeting = read_transcript(job.path, meeting_id=job.meeting_id, source=job.source)
-        except TranscriptError as err:
-            report(("skip", job.path, err.reason))
-            continue
-        except Exception as err:  # a parser bug must cost one file, not the run
-            report(("skip", job.path, f"could not be parsed ({type(err).__name__}: {err})"))
-            continue
-        for doc in meeting_documents(meeting, job.path_key):
-            sink.add(doc)
-        report(("done", job.path, job.meeting_id, len(meeting.turns)))
-        sink.meeting_done()
-
-
-def _worker(index_dir: str, jobs: list[_Job], results) -> None:
-    """Worker process: parse, analyse and write segments of its own (with their turn stores)."""
-    try:
-        ix = whoosh_index.open_dir(index_dir, indexname=INDEX_NAME)
-
-        def new_writer():
-            return _lean(SegmentWriter(ix, _lk=False, compound=False, codec=TurnCodec()), WORKER_LIMIT_MB)
-
-        def finish(sink: _Sink) -> None:
-            if len(sink.store):
-                segment = sink.writer._finalize_segment()
-                write_store(index_dir, segment, sink.store)
-                results.put(("segment", segment))
-            else:
-                sink.writer._close_segment()
-
-        def rollover(sink: _Sink) -> None:
-            finish(sink)
-            sink.writer, sink.store, sink.postings = new_writer(), SegmentStore(), 0
-
-        sink = _Sink(new_writer(), rollover)
-        _index_jobs(sink, jobs, results.put)
-        finish(sink)
-        # The temporary folder is shared with the parent's writer, which removes it at the end.
-        results.put(("end",))
-    except BaseException as err:  # reported to the parent, which cancels the whole run
-        results.put(("error", f"{type(err).__name__}: {err}"))
-        raise
-
-
-# --- the run -------------------------------------------------------------------------------
-
-
-def _split_jobs(jobs: list[_Job], parts: int) -> list[list[_Job]]:
-    buckets: list[list[_Job]] = [[] for _ in range(parts)]
+def _split_jobs(jobs: list[Job], parts: int) -> list[list[Job]]:
+    buckets: list[list[Job]] = [[] for _ in range(parts)]
     sizes = [0] * parts
     for job in sorted(jobs, key=lambda j: -j.size):
         i = sizes.index(min(sizes))
@@ -411,7 +260,7 @@ def build_index(
         raise IndexWriteError(f"cannot create the index in {index_dir}: {err.strerror or err}") from err
     rebuild = rebuild or fresh
     try:
-        writer = _lean(ix.writer(timeout=wait, compound=False, codec=TurnCodec()), 256)
+        writer = lean(ix.writer(timeout=wait, compound=False, codec=TurnCodec()), POOL_LIMIT_MB)
     except LockError as err:
         raise IndexLocked(
             f"another indexer is writing to {index_dir}; wait for it to finish (or use --wait)"
@@ -419,7 +268,7 @@ def build_index(
 
     try:
         jobs, removed_ids = _plan(writer, files, folders, rebuild, report)
-        sink = _Sink(writer)
+        sink = Sink(writer)
         indexed_ids, segments = _run_jobs(sink, index_dir, jobs, workers, progress, report, skip)
         # Delete old versions only now: a changed file that no longer parses keeps its old
         # version in the index (and is reported), rather than vanishing.
@@ -429,7 +278,7 @@ def build_index(
         for mid in removed_ids:
             writer.delete_by_term("meeting_id", mid)
         report.removed = len(removed_ids)
-        _commit(sink, index_dir, segments, rebuild)
+        commit(sink, index_dir, segments, rebuild)
     except BaseException:
         try:
             writer.cancel()
@@ -452,7 +301,7 @@ def _plan(writer, files, folders, rebuild, report):
                     stored = reader.stored_fields(docnum)
                     known[stored["path_key"]] = (stored["meeting_id"], stored["content_hash"])
     taken = {mid: key for key, (mid, _) in known.items()}
-    jobs: list[_Job] = []
+    jobs: list[Job] = []
     present: set[str] = set()
     for path, display in files:
         try:
@@ -475,7 +324,7 @@ def _plan(writer, files, folders, rebuild, report):
             if mid in taken and taken[mid] != key:
                 mid = f"{mid}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
         taken[mid] = key
-        jobs.append(_Job(str(path), key, display, mid, size, replaces))
+        jobs.append(Job(str(path), key, display, mid, size, replaces))
     removed = set()
     for key, (mid, _) in known.items():
         if key in present:
@@ -485,7 +334,7 @@ def _plan(writer, files, folders, rebuild, report):
     return jobs, removed
 
 
-def _run_jobs(sink: _Sink, index_dir: Path, jobs, workers, progress, report, skip) -> tuple[set[str], list]:
+def _run_jobs(sink: Sink, index_dir: Path, jobs, workers, progress, report, skip) -> tuple[set[str], list]:
     """Index the jobs; returns the meeting ids indexed and the segments written by workers."""
     from tqdm import tqdm
 
@@ -511,119 +360,12 @@ def _run_jobs(sink: _Sink, index_dir: Path, jobs, workers, progress, report, ski
     segments = []
     try:
         if workers <= 1 or len(jobs) < 2 or total_bytes < PARALLEL_MIN_BYTES:
-            _index_jobs(sink, jobs, on_result)
+            index_jobs(sink, jobs, on_result)
         else:
-            segments = _run_workers(str(index_dir), _split_jobs(jobs, workers), on_result)
+            segments = run_workers(str(index_dir), _split_jobs(jobs, workers), on_result)
     finally:
         bar.close()
     return indexed, segments
-
-
-def _run_workers(index_dir: str, parts: list[list[_Job]], on_result) -> list:
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    results = context.Queue()
-    procs = [context.Process(target=_worker, args=(index_dir, part, results), daemon=True) for part in parts]
-    for proc in procs:
-        proc.start()
-    segments = []
-    ended = 0
-    try:
-        while ended < len(procs):
-            try:
-                message = results.get(timeout=1.0)
-            except queue_module.Empty:
-                dead = [p for p in procs if not p.is_alive() and p.exitcode not in (0, None)]
-                if dead:
-                    raise IndexWriteError(f"an indexing worker died (exit code {dead[0].exitcode})")
-                continue
-            kind = message[0]
-            if kind == "segment":
-                segments.append(message[1])
-            elif kind == "end":
-                ended += 1
-            elif kind == "error":
-                raise IndexWriteError(f"an indexing worker failed: {message[1]}")
-            else:
-                on_result(message)
-    finally:
-        for proc in procs:
-            if proc.is_alive() and ended < len(procs):
-                proc.terminate()
-            proc.join(timeout=10)
-    return segments
-
-
-def _drop_all(writer, segments):
-    return []
-
-
-def _merge_small_with_stores(index_dir: Path, store: SegmentStore):
-    """Whoosh's MERGE_SMALL policy, carrying the merged segments' turn stores along.
-
-    The writer numbers its own documents first and then each merged segment's live documents in
-    order, so appending the stores' live rows in the same order keeps store and segment aligned.
-    """
-    from whoosh.reading import SegmentReader
-    from whoosh.util import fib
-
-    def merge(writer, segments):
-        unchanged, to_merge = [], []
-        total = 0
-        found = False
-        for i, seg in enumerate(sorted(segments, key=lambda s: s.doc_count_all())):
-            total += max(seg.doc_count_all(), 0)
-            if found:
-                unchanged.append(seg)
-            else:
-                to_merge.append(seg)
-                if i > 3 and total < fib(i + 5):
-                    found = True
-        if not (found and len(to_merge) > 1):
-            return segments
-        for seg in to_merge:
-            view = read_store(str(index_dir), seg)
-            reader = SegmentReader(writer.storage, writer.schema, seg)
-            try:
-                live = [d for d in range(seg.doc_count_all()) if not reader.is_deleted(d)]
-                writer.add_reader(reader)
-                store.extend_live(view, live)
-            finally:
-                reader.close()
-        return unchanged
-
-    return merge
-
-
-def _commit(sink: _Sink, index_dir: Path, worker_segments: list, rebuild: bool) -> None:
-    """Commit the writer's own segment and the workers' segments in one new TOC.
-
-    Every segment's turn store is on disk before the TOC that names the segment is written.
-    """
-    from whoosh.writing import NO_MERGE
-
-    writer = sink.writer
-    try:
-        if rebuild:
-            mergetype = _drop_all
-        elif worker_segments:
-            mergetype = NO_MERGE
-        else:
-            # Merging small segments keeps the segment count low after many small updates.
-            mergetype = _merge_small_with_stores(index_dir, sink.store)
-        final = writer._merge_segments(mergetype, None, None)
-        if writer._added:
-            segment = writer._finalize_segment()
-            write_store(str(index_dir), segment, sink.store)
-            final.append(segment)
-        else:
-            writer._close_segment()
-        final.extend(worker_segments)
-        writer._commit_toc(final)
-        writer._finish()
-    except OSError as err:
-        raise IndexWriteError(
-            f"could not write the index ({err.strerror or err}); the previous index is unchanged"
-        ) from err
 
 
 def _write_meta(index_dir: Path) -> None:

@@ -146,10 +146,26 @@ def _terminal_snippet(snippet: str) -> str:
 @click.option("--until", help="Only meetings on or before this date.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print every hit as CSV (UTF-8 with BOM), one row per turn.")
 @handle_errors
-def search(query, index_dir, limit, page, speaker, since, until, sort, as_json) -> None:
+def search(query, index_dir, limit, page, speaker, since, until, sort, as_json, as_csv) -> None:
     """Search for QUERY: exact phrases, OR, -exclude, speaker:, title:, date:."""
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv cannot be combined")
     engine = _engine(index_dir)
+    if as_csv:
+        from .export import export_rows, write_csv
+
+        result_set = engine.run(query, speaker=speaker, since=since, until=until)
+        stream = sys.stdout
+        try:
+            # The CSV is UTF-8 with its own line ends, whatever the console's code page.
+            stream.reconfigure(encoding="utf-8", newline="")
+        except (AttributeError, ValueError):
+            pass
+        write_csv(export_rows(result_set, sort=sort), stream)
+        stream.flush()
+        return
     result = engine.search(query, page=page, limit=limit, speaker=speaker, since=since, until=until, sort=sort)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))

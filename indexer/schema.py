@@ -28,6 +28,8 @@ SCHEMA_VERSION = 3
 
 TURN = "turn"
 MEETING = "meeting"
+#: Whoosh's index name inside the index directory (its files are MAIN_<segment>.*).
+INDEX_NAME = "MAIN"
 
 
 class GramsField(TEXT):

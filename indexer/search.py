@@ -12,16 +12,11 @@ snippet
     HTML-escaped original text around the first match, every match of a query term wrapped in
     ``<mark>`` (whole terms only, never stray characters).
 
-How a term is answered (exact substring semantics): the term is folded; the document frequency
-of each of its bigrams is read; candidates come from the postings of the rarest bigram and are
-kept only when their folded text contains the term (``str.count`` also gives the term frequency
-for BM25). A term without a bigram (one character) or whose rarest bigram is very common is
-answered by scanning the folded texts, which is as fast as reading that many postings.
+Evaluation lives in :mod:`indexer.evaluate`, the opened index in :mod:`indexer.snapshot`.
 """
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import math
 import os
@@ -30,10 +25,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .analysis import bigrams, fold
-from .build import INDEX_NAME, check_index
+from .analysis import fold
+from .build import check_index
 from .errors import MeetingNotFound, QueryError
-from .query import And, DateRange, Field, Node, Not, Or, Text, parse_date_range, parse_query, positive_texts
+from .evaluate import Evaluator
+from .query import And, DateRange, Field, Node, parse_date_range, parse_query, positive_texts
 from .results import (
     GroupedPage,
     Hit,
@@ -46,159 +42,11 @@ from .results import (
     SpeakerCount,
     TurnRecord,
 )
-from .schema import MEETING, TURN
+from .snapshot import Snapshot, desc
 from .snippets import contexts, make_snippet, occurrence_spans
-from .store import read_store
 
-#: Past this document frequency, scanning the folded texts beats reading postings.
-SCAN_THRESHOLD = 20_000
-BM25_K1 = 1.2
-BM25_B = 0.75
-#: Extra weight for a match that is a whole jieba word, and for a term in the meeting title.
-WORD_BONUS = 0.2
-TITLE_BONUS = 0.5
 SORTS = ("relevance", "date")
 MAX_LIMIT = 10_000
-
-
-class _Snapshot:
-    """One opened index generation: the Whoosh reader and the arrays searching needs.
-
-    Global document numbers are Whoosh's (segment offset + document number in the segment).
-    """
-
-    def __init__(self, index_dir: Path):
-        from whoosh import index as whoosh_index
-
-        self.index_dir = index_dir
-        self.ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
-        self.generation = self.ix.latest_generation()
-        self.reader = self.ix.reader()
-        try:
-            self._load(index_dir)
-        except BaseException:
-            self.reader.close()
-            raise
-
-    def _load(self, index_dir: Path) -> None:
-        self.leaves = list(self.reader.leaf_readers())
-        self.meeting_ids: list[str] = []
-        self.turns: list[int] = []
-        self.speakers: list[str] = []
-        self.folded: list[str] = []
-        self.meetings: dict[str, tuple[str, str, str]] = {}
-        self.meeting_docnum: dict[str, int] = {}
-        self._views: list[tuple[int, object]] = []
-        live_turn: list[bool] = []
-        for segreader, offset in self.leaves:
-            view = read_store(str(index_dir), segreader.segment())
-            deleted = segreader.deleted_docs_set if segreader.has_deletions() else frozenset()
-            self._views.append((offset, view))
-            self.meeting_ids.extend(view.meeting_ids)
-            self.turns.extend(view.turns)
-            self.speakers.extend(view.speakers)
-            if deleted:
-                # A deleted document gets an empty folded text: a scan can never match it.
-                self.folded.extend("" if d in deleted else t for d, t in enumerate(view.folded))
-            else:
-                self.folded.extend(view.folded)
-            for docnum, kind in enumerate(view.kinds):
-                live = kind == TURN and docnum not in deleted
-                live_turn.append(live)
-                if kind == MEETING and docnum not in deleted:
-                    mid = view.meeting_ids[docnum]
-                    self.meetings[mid] = view.meetings[mid]
-                    self.meeting_docnum[mid] = offset + docnum
-        self._view_offsets = [offset for offset, _ in self._views]
-        self.live = [g for g, live in enumerate(live_turn) if live]
-        self.lengths = [len(t) for t in self.folded]
-        self.avg_length = (sum(self.lengths) / len(self.live)) if self.live else 1.0
-        # BM25's length normalisation, once per document rather than once per match.
-        scale = BM25_K1 * BM25_B / self.avg_length
-        base = BM25_K1 * (1.0 - BM25_B)
-        self.norms = [base + scale * n for n in self.lengths]
-        self.meeting_docs: dict[str, list[int]] = {}
-        self.speaker_docs: dict[str, list[int]] = {}
-        folded_labels: dict[str, str] = {}
-        for g in self.live:
-            self.meeting_docs.setdefault(self.meeting_ids[g], []).append(g)
-            label = self.speakers[g]
-            if label not in folded_labels:
-                folded_labels[label] = fold(label)
-            self.speaker_docs.setdefault(folded_labels[label], []).append(g)
-        self.folded_titles = {mid: fold(info[0]) for mid, info in self.meetings.items()}
-        # Result order for equal scores and for sort=date: newest meeting first, then by id.
-        by_date = sorted(self.meetings, key=lambda m: (_desc(self.meetings[m][1]), m))
-        self.meeting_rank = {mid: i for i, mid in enumerate(by_date)}
-        self.users = 0
-        self.retired = False
-        self._char_df: dict[str, int] = {}
-        self._df_lock = threading.Lock()
-
-    def close(self) -> None:
-        self.reader.close()
-
-    def text(self, g: int) -> str:
-        """The original text of document ``g`` (decoded from its segment's store)."""
-        i = bisect.bisect_right(self._view_offsets, g) - 1
-        offset, view = self._views[i]
-        return view.text(g - offset)
-
-    # --- term matching ---------------------------------------------------------------------
-
-    def doc_frequency(self, fieldname: str, term: str) -> int:
-        return self.reader.doc_frequency(fieldname, term)
-
-    def postings(self, fieldname: str, term: str) -> list[int]:
-        ids: list[int] = []
-        for segreader, offset in self.leaves:
-            if segreader.doc_frequency(fieldname, term):
-                ids.extend(offset + d for d in segreader.postings(fieldname, term).all_ids())
-        return ids
-
-    def match_text(self, term: str, restrict: set[int] | None) -> dict[int, int]:
-        """Turns whose folded text contains the folded ``term``: {doc: occurrences}."""
-        folded = self.folded
-        candidates = None
-        grams = bigrams(term)
-        if grams:
-            dfs = sorted((self.doc_frequency("grams", g), g) for g in grams)
-            rarest_df, rarest = dfs[0]
-            if rarest_df == 0:
-                return {}
-            if restrict is not None and len(restrict) <= rarest_df:
-                candidates = restrict
-            elif rarest_df <= SCAN_THRESHOLD:
-                candidates = self.postings("grams", rarest)
-                if restrict is not None:
-                    candidates = [g for g in candidates if g in restrict]
-        elif restrict is not None:
-            candidates = restrict
-        if candidates is None:
-            return {g: t.count(term) for g, t in enumerate(folded) if term in t}
-        out = {}
-        for g in candidates:
-            count = folded[g].count(term)
-            if count:
-                out[g] = count
-        return out
-
-    def term_df(self, term: str) -> int:
-        """Document frequency estimate for ``term``, the same whatever else the query holds."""
-        grams = bigrams(term)
-        if grams:
-            return min(self.doc_frequency("grams", g) for g in grams)
-        with self._df_lock:
-            if term not in self._char_df:
-                self._char_df[term] = sum(1 for t in self.folded if term in t)
-            return self._char_df[term]
-
-    def word_docs(self, term: str, among: dict[int, int]) -> set[int]:
-        """Those of ``among`` where ``term`` is a whole jieba word."""
-        df = self.doc_frequency("words", term)
-        if df == 0 or df > SCAN_THRESHOLD:
-            return set()
-        return {g for g in self.postings("words", term) if g in among}
 
 
 class SearchEngine:
@@ -212,11 +60,11 @@ class SearchEngine:
         self.index_dir = Path(index_dir)
         check_index(self.index_dir)
         self._lock = threading.RLock()
-        self._snapshot = _Snapshot(self.index_dir)
+        self._snapshot = Snapshot(self.index_dir)
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def snapshot(self) -> _Snapshot:
+    def snapshot(self) -> Snapshot:
         """The current snapshot, reopened first if the index has a newer generation."""
         current = self._snapshot
         try:
@@ -227,7 +75,7 @@ class SearchEngine:
             with self._lock:
                 if self._snapshot.generation != latest:
                     check_index(self.index_dir)
-                    old, self._snapshot = self._snapshot, _Snapshot(self.index_dir)
+                    old, self._snapshot = self._snapshot, Snapshot(self.index_dir)
                     self._retire(old)
             current = self._snapshot
         return current
@@ -235,13 +83,13 @@ class SearchEngine:
     # A snapshot replaced by a newer generation is closed once no search still reads it; the
     # counts are kept under the engine's lock, so a search never gets a closed reader.
 
-    def _retire(self, snap: _Snapshot) -> None:
+    def _retire(self, snap: Snapshot) -> None:
         snap.retired = True
         if snap.users == 0:
             snap.close()
 
     @contextmanager
-    def _use(self) -> Iterator[_Snapshot]:
+    def _use(self) -> Iterator[Snapshot]:
         self.snapshot()
         with self._lock:
             snap = self._snapshot
@@ -267,15 +115,25 @@ class SearchEngine:
         speaker: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        aliases: bool = False,
     ) -> "ResultSet":
         """Evaluate ``query`` (with the option filters) into the full set of matching turns.
 
         ``speaker`` (substring of the speaker label), ``since`` and ``until`` (YYYY, YYYY-MM or
-        YYYY-MM-DD) narrow the query. Raises QueryError for malformed queries or options.
+        YYYY-MM-DD) narrow the query; ``aliases`` expands terms with the alias list
+        (:mod:`indexer.aliases`). Raises QueryError for malformed queries or options.
         """
         tree = self.build_tree(query, speaker=speaker, since=since, until=until)
+        if aliases:
+            from .aliases import expand_tree
+
+            tree = expand_tree(tree)
+        return self.run_tree(tree, query)
+
+    def run_tree(self, tree: Node, query: str = "") -> "ResultSet":
+        """Evaluate an already built query tree (``query`` is the text reported with it)."""
         with self._use() as snap:
-            scores = _Evaluator(snap).evaluate(tree, None)
+            scores = Evaluator(snap).evaluate(tree, None)
         return ResultSet(snap, query, tree, scores)
 
     def search(
@@ -288,10 +146,12 @@ class SearchEngine:
         since: str | None = None,
         until: str | None = None,
         sort: str = "relevance",
+        aliases: bool = False,
     ) -> SearchPage:
         """Run ``query`` and return one page of hits with exact totals (``limit`` 0: all)."""
         _check_paging(page, limit, sort)
-        return self.run(query, speaker=speaker, since=since, until=until).page(page=page, limit=limit, sort=sort)
+        result = self.run(query, speaker=speaker, since=since, until=until, aliases=aliases)
+        return result.page(page=page, limit=limit, sort=sort)
 
     @staticmethod
     def build_tree(query: str, *, speaker: str | None = None, since: str | None = None, until: str | None = None) -> Node:
@@ -330,7 +190,7 @@ class SearchEngine:
             return self._meeting(snap, meeting_id)
 
     @staticmethod
-    def _meeting(snap: _Snapshot, meeting_id: str) -> MeetingRecord:
+    def _meeting(snap: Snapshot, meeting_id: str) -> MeetingRecord:
         if meeting_id not in snap.meeting_docnum:
             raise MeetingNotFound(f"no meeting with id '{meeting_id}'")
         stored = snap.reader.stored_fields(snap.meeting_docnum[meeting_id])
@@ -375,117 +235,6 @@ class SearchEngine:
         )
 
 
-def _desc(value: str) -> str:
-    # Sort ISO dates newest first with an ascending key; unknown dates ("") sort last.
-    return "".join(chr(0x10FFFF - ord(c)) for c in value) if value else "\U0010ffff"
-
-
-class _Evaluator:
-    """Evaluates a query tree to {doc: score} on one snapshot."""
-
-    def __init__(self, snap: _Snapshot):
-        self.snap = snap
-        self.n = max(len(snap.live), 1)
-
-    def evaluate(self, node: Node, restrict: set[int] | None) -> dict[int, float]:
-        if isinstance(node, Text):
-            return self.text(node, restrict)
-        if isinstance(node, Field):
-            return self.filter(self.field_docs(node), restrict)
-        if isinstance(node, DateRange):
-            return self.filter(self.date_docs(node), restrict)
-        if isinstance(node, Or):
-            out: dict[int, float] = {}
-            for child in node.children:
-                for g, s in self.evaluate(child, restrict).items():
-                    out[g] = out.get(g, 0.0) + s
-            return out
-        if isinstance(node, And):
-            positives = sorted((c for c in node.children if not isinstance(c, Not)), key=self.cost)
-            negatives = [c.child for c in node.children if isinstance(c, Not)]
-            result: dict[int, float] | None = None
-            for child in positives:
-                scope = restrict if result is None else set(result)
-                matched = self.evaluate(child, scope)
-                if result is None:
-                    result = matched
-                else:
-                    result = {g: result[g] + s for g, s in matched.items() if g in result}
-                if not result:
-                    return {}
-            for child in negatives:
-                for g in self.evaluate(child, set(result)):
-                    del result[g]
-            return result or {}
-        raise QueryError("an excluded term needs something to exclude from")
-
-    def cost(self, node: Node) -> int:
-        """Estimated number of candidates, so that an AND starts from its most selective part."""
-        snap = self.snap
-        if isinstance(node, Text):
-            grams = bigrams(fold(node.value))
-            if not grams:
-                return self.n
-            return min(snap.doc_frequency("grams", g) for g in grams)
-        if isinstance(node, (Field, DateRange)):
-            return len(self.field_docs(node) if isinstance(node, Field) else self.date_docs(node))
-        if isinstance(node, Or):
-            return sum(self.cost(c) for c in node.children)
-        if isinstance(node, And):
-            return min(self.cost(c) for c in node.children if not isinstance(c, Not))
-        return self.n
-
-    @staticmethod
-    def filter(docs: set[int], restrict: set[int] | None) -> dict[int, float]:
-        if restrict is not None:
-            docs = docs & restrict if len(restrict) > len(docs) else {g for g in restrict if g in docs}
-        return dict.fromkeys(docs, 0.0)
-
-    def text(self, node: Text, restrict: set[int] | None) -> dict[int, float]:
-        snap = self.snap
-        term = fold(node.value)
-        counts = snap.match_text(term, restrict)
-        if not counts:
-            return {}
-        # The idf must not depend on which AND branch ran first, so it comes from the index
-        # (rarest bigram) rather than from the possibly restricted match count.
-        df = max(snap.term_df(term), len(counts))
-        idf = math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
-        words = snap.word_docs(term, counts)
-        norms = snap.norms
-        weight = idf * (BM25_K1 + 1.0)
-        out = {g: weight * tf / (tf + norms[g]) for g, tf in counts.items()}
-        for g in words:
-            out[g] *= 1.0 + WORD_BONUS
-        titled = {mid for mid, title in snap.folded_titles.items() if term in title}
-        if titled:
-            mids, bonus = snap.meeting_ids, TITLE_BONUS * idf
-            for g in out:
-                if mids[g] in titled:
-                    out[g] += bonus
-        return out
-
-    def field_docs(self, node: Field) -> set[int]:
-        snap = self.snap
-        value = fold(node.value)
-        if node.name == "speaker":
-            return {g for label, docs in snap.speaker_docs.items() if value in label for g in docs}
-        return {
-            g for mid, title in snap.folded_titles.items() if value in title for g in snap.meeting_docs.get(mid, ())
-        }
-
-    def date_docs(self, node: DateRange) -> set[int]:
-        snap = self.snap
-        low = node.since or ""
-        high = node.until or "9999-12-31"
-        return {
-            g
-            for mid, (_, date, _) in snap.meetings.items()
-            if date and low <= date <= high
-            for g in snap.meeting_docs.get(mid, ())
-        }
-
-
 def _check_paging(page: int, limit: int, sort: str) -> None:
     if sort not in SORTS:
         raise QueryError(f"unknown sort '{sort}' (use relevance or date)")
@@ -502,7 +251,7 @@ class ResultSet:
     and its facets always agree.
     """
 
-    def __init__(self, snap: _Snapshot, query: str, tree: Node, scores: dict[int, float]):
+    def __init__(self, snap: Snapshot, query: str, tree: Node, scores: dict[int, float]):
         self.snap = snap
         self.query = query
         self.tree = tree
@@ -583,7 +332,7 @@ class ResultSet:
             by_meeting.setdefault(snap.meeting_ids[g], []).append(g)
         meeting_order = list(by_meeting)
         if sort == "date":
-            meeting_order.sort(key=lambda m: (_desc(snap.meetings.get(m, ("", "", ""))[1]), m))
+            meeting_order.sort(key=lambda m: (desc(snap.meetings.get(m, ("", "", ""))[1]), m))
         start = (page - 1) * limit if limit else 0
         chosen = meeting_order[start : start + limit] if limit else meeting_order
         groups = []

@@ -184,3 +184,20 @@ def test_python_dash_m(index_dir):
         check=True,
     )
     assert json.loads(out.stdout)["total"] == 2  # the sample record and the 2023 fixture
+
+
+def test_search_csv_has_bom_header_and_one_row_per_hit(run):
+    import csv
+    import io
+
+    result = run("search", "淨零排碳", "--csv")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == "\ufeffmeeting_id,title,date,speaker,turn,left,match,right,link"
+    rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
+    assert len(rows) == 4
+    assert {r["match"] for r in rows} == {"淨零排碳"}
+    assert rows[0]["link"] == "/meetings/2023-05-10-%E6%99%BA%E6%85%A7%E5%9F%8E%E5%B8%82%E8%88%87%E6%B7%A8%E9%9B%B6%E5%BA%A7%E8%AB%87?q=%E6%B7%A8%E9%9B%B6%E6%8E%92%E7%A2%B3#turn-0"
+
+
+def test_csv_and_json_together_is_a_usage_error(run):
+    assert run("search", "x", "--csv", "--json").exit_code == 2

@@ -1,0 +1,173 @@
+"""Index snapshots: one opened index generation and the arrays that searching reads.
+
+A snapshot joins Whoosh's reader (postings of the grams and words fields) with the segments'
+turn stores (:mod:`indexer.store`): per document the meeting id, turn, speaker label and folded
+text, in Whoosh's global document numbering (segment offset + number in the segment). Deleted
+and meeting documents get an empty folded text, so that no scan can match them.
+
+How a term is answered (exact substring semantics): the term is folded; the document frequency
+of each of its bigrams is read; candidates come from the postings of the rarest bigram and are
+kept only when their folded text contains the term (``str.count`` also gives the term frequency
+for BM25). A term without a bigram (one character, or only punctuation) or whose rarest bigram
+is very common is answered by scanning the folded texts, as fast as reading that many postings.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from pathlib import Path
+
+from .analysis import bigrams, fold
+from .schema import INDEX_NAME, MEETING, TURN
+from .store import read_store
+
+#: Past this document frequency, scanning the folded texts beats reading postings.
+SCAN_THRESHOLD = 20_000
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+
+def desc(value: str) -> str:
+    """Sort key for ISO dates newest first in an ascending sort; unknown dates ("") last."""
+    return "".join(chr(0x10FFFF - ord(c)) for c in value) if value else "\U0010ffff"
+
+
+class Snapshot:
+    """One opened index generation: the Whoosh reader and the arrays searching needs.
+
+    Global document numbers are Whoosh's (segment offset + document number in the segment).
+    """
+
+    def __init__(self, index_dir: Path):
+        from whoosh import index as whoosh_index
+
+        self.index_dir = index_dir
+        self.ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+        self.generation = self.ix.latest_generation()
+        self.reader = self.ix.reader()
+        try:
+            self._load(index_dir)
+        except BaseException:
+            self.reader.close()
+            raise
+
+    def _load(self, index_dir: Path) -> None:
+        self.leaves = list(self.reader.leaf_readers())
+        self.meeting_ids: list[str] = []
+        self.turns: list[int] = []
+        self.speakers: list[str] = []
+        self.folded: list[str] = []
+        self.meetings: dict[str, tuple[str, str, str]] = {}
+        self.meeting_docnum: dict[str, int] = {}
+        self._views: list[tuple[int, object]] = []
+        live_turn: list[bool] = []
+        for segreader, offset in self.leaves:
+            view = read_store(str(index_dir), segreader.segment())
+            deleted = segreader.deleted_docs_set if segreader.has_deletions() else frozenset()
+            self._views.append((offset, view))
+            self.meeting_ids.extend(view.meeting_ids)
+            self.turns.extend(view.turns)
+            self.speakers.extend(view.speakers)
+            if deleted:
+                # A deleted document gets an empty folded text: a scan can never match it.
+                self.folded.extend("" if d in deleted else t for d, t in enumerate(view.folded))
+            else:
+                self.folded.extend(view.folded)
+            for docnum, kind in enumerate(view.kinds):
+                live = kind == TURN and docnum not in deleted
+                live_turn.append(live)
+                if kind == MEETING and docnum not in deleted:
+                    mid = view.meeting_ids[docnum]
+                    self.meetings[mid] = view.meetings[mid]
+                    self.meeting_docnum[mid] = offset + docnum
+        self._view_offsets = [offset for offset, _ in self._views]
+        self.live = [g for g, live in enumerate(live_turn) if live]
+        self.lengths = [len(t) for t in self.folded]
+        self.avg_length = (sum(self.lengths) / len(self.live)) if self.live else 1.0
+        # BM25's length normalisation, once per document rather than once per match.
+        scale = BM25_K1 * BM25_B / self.avg_length
+        base = BM25_K1 * (1.0 - BM25_B)
+        self.norms = [base + scale * n for n in self.lengths]
+        self.meeting_docs: dict[str, list[int]] = {}
+        self.speaker_docs: dict[str, list[int]] = {}
+        folded_labels: dict[str, str] = {}
+        for g in self.live:
+            self.meeting_docs.setdefault(self.meeting_ids[g], []).append(g)
+            label = self.speakers[g]
+            if label not in folded_labels:
+                folded_labels[label] = fold(label)
+            self.speaker_docs.setdefault(folded_labels[label], []).append(g)
+        self.folded_titles = {mid: fold(info[0]) for mid, info in self.meetings.items()}
+        # Result order for equal scores and for sort=date: newest meeting first, then by id.
+        by_date = sorted(self.meetings, key=lambda m: (desc(self.meetings[m][1]), m))
+        self.meeting_rank = {mid: i for i, mid in enumerate(by_date)}
+        self.users = 0
+        self.retired = False
+        self._char_df: dict[str, int] = {}
+        self._df_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def text(self, g: int) -> str:
+        """The original text of document ``g`` (decoded from its segment's store)."""
+        i = bisect.bisect_right(self._view_offsets, g) - 1
+        offset, view = self._views[i]
+        return view.text(g - offset)
+
+    # --- term matching ---------------------------------------------------------------------
+
+    def doc_frequency(self, fieldname: str, term: str) -> int:
+        return self.reader.doc_frequency(fieldname, term)
+
+    def postings(self, fieldname: str, term: str) -> list[int]:
+        ids: list[int] = []
+        for segreader, offset in self.leaves:
+            if segreader.doc_frequency(fieldname, term):
+                ids.extend(offset + d for d in segreader.postings(fieldname, term).all_ids())
+        return ids
+
+    def match_text(self, term: str, restrict: set[int] | None) -> dict[int, int]:
+        """Turns whose folded text contains the folded ``term``: {doc: occurrences}."""
+        folded = self.folded
+        candidates = None
+        grams = bigrams(term)
+        if grams:
+            dfs = sorted((self.doc_frequency("grams", g), g) for g in grams)
+            rarest_df, rarest = dfs[0]
+            if rarest_df == 0:
+                return {}
+            if restrict is not None and len(restrict) <= rarest_df:
+                candidates = restrict
+            elif rarest_df <= SCAN_THRESHOLD:
+                candidates = self.postings("grams", rarest)
+                if restrict is not None:
+                    candidates = [g for g in candidates if g in restrict]
+        elif restrict is not None:
+            candidates = restrict
+        if candidates is None:
+            return {g: t.count(term) for g, t in enumerate(folded) if term in t}
+        out = {}
+        for g in candidates:
+            count = folded[g].count(term)
+            if count:
+                out[g] = count
+        return out
+
+    def term_df(self, term: str) -> int:
+        """Document frequency estimate for ``term``, the same whatever else the query holds."""
+        grams = bigrams(term)
+        if grams:
+            return min(self.doc_frequency("grams", g) for g in grams)
+        with self._df_lock:
+            if term not in self._char_df:
+                self._char_df[term] = sum(1 for t in self.folded if term in t)
+            return self._char_df[term]
+
+    def word_docs(self, term: str, among: dict[int, int]) -> set[int]:
+        """Those of ``among`` where ``term`` is a whole jieba word."""
+        df = self.doc_frequency("words", term)
+        if df == 0 or df > SCAN_THRESHOLD:
+            return set()
+        return {g for g in self.postings("words", term) if g in among}

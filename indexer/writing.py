@@ -1,0 +1,285 @@
+"""Writing segments: documents for a meeting, the lean posting pool, worker processes, commit.
+
+The parent process of an index run holds the write lock and a writer of its own (deletions, and
+small runs of files); large runs hand files to worker processes, each of which parses, analyses
+and writes one segment with its turn store. :func:`commit` then writes one new table of contents
+naming every segment, after every segment's turn store is on disk.
+"""
+
+from __future__ import annotations
+
+import marshal
+import multiprocessing
+import queue as queue_module
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from whoosh import index as whoosh_index
+from whoosh.writing import PostingPool, SegmentWriter
+
+from .analysis import fold, segment_words
+from .errors import IndexWriteError
+from .schema import INDEX_NAME, MEETING, TURN, TurnCodec
+from .store import SegmentStore, read_store, write_store
+from .transcripts import Meeting, TranscriptError, read_transcript
+
+#: Postings held in memory per writer before a sorted run is spilled (see LeanPool), as
+#: Whoosh estimates it; the real footprint is about twice that (~250 bytes a posting).
+POOL_LIMIT_MB = 128
+
+
+@dataclass(frozen=True)
+class Job:
+    path: str
+    path_key: str
+    source: str
+    meeting_id: str
+    size: int
+    replaces: bool  # True when the file was indexed before (a changed file)
+
+
+def meeting_documents(meeting: Meeting, path_key: str) -> Iterator[dict]:
+    """The Whoosh documents of one meeting: its meeting document, then one per turn."""
+    yield {
+        "kind": MEETING,
+        "meeting_id": meeting.meeting_id,
+        "date": meeting.date,
+        "title": meeting.title,
+        "source": meeting.source,
+        "path_key": path_key,
+        "content_hash": meeting.content_hash,
+        "time": meeting.time,
+        "location": meeting.location,
+        "chair": meeting.chair,
+        "recorder": meeting.recorder,
+        "turn_count": len(meeting.turns),
+    }
+    for turn in meeting.turns:
+        yield {
+            "kind": TURN,
+            "meeting_id": meeting.meeting_id,
+            "turn": turn.turn,
+            "date": meeting.date,
+            "title": meeting.title,
+            "source": meeting.source,
+            "speaker": turn.speaker,
+            "speaker_name": turn.speaker_name,
+            "organisation": turn.organisation,
+            "section": turn.section,
+            "text": turn.text,
+            "grams": fold(turn.text),
+            "words": " ".join(segment_words(turn.text)),
+        }
+
+
+class LeanPool(PostingPool):
+    """Whoosh's posting pool, made cheap per posting.
+
+    ``PostingPool.add`` checks types and estimates each posting's size in Python on every call;
+    a fixed estimate decides just as well when to spill. And where Whoosh spills postings to
+    disk one ``pickle.dump`` at a time and reads them back one ``pickle.load`` at a time (about
+    10 µs a posting, a third of a large build), this pool writes each sorted run as a few large
+    ``marshal`` chunks and streams them back chunk by chunk, so memory stays bounded by
+    ``limitmb`` at a fraction of the cost.
+    """
+
+    CHUNK = 65_536
+
+    def add(self, item) -> None:
+        self.currentsize += 120
+        if self.currentsize > self.limit:
+            self.save()
+        self.current.append(item)
+
+    def save(self) -> None:
+        current = self.current
+        if current:
+            current.sort()
+            path, handle = self._new_run()
+            with handle:
+                for start in range(0, len(current), self.CHUNK):
+                    marshal.dump(current[start : start + self.CHUNK], handle)
+            self._add_run(path)
+            self.current = []
+        self.currentsize = 0
+
+    def _read_run(self, path):
+        handle = self._open_run(path)
+        try:
+            while True:
+                try:
+                    chunk = marshal.load(handle)
+                except EOFError:
+                    return
+                yield from chunk
+        finally:
+            handle.close()
+            self._remove_run(path)
+
+
+def lean(writer, limitmb: int):
+    writer.pool = LeanPool(writer._tempstorage, writer.newsegment, limitmb=limitmb)
+    # Every field that can get postings, so the segment writer sees them all.
+    writer.pool.fieldnames.update(name for name, field in writer.schema.items() if field.indexed)
+    return writer
+
+
+class Sink:
+    """Where parsed documents go: a Whoosh writer and the turn store of its segment."""
+
+    def __init__(self, writer):
+        self.writer = writer
+        self.store = SegmentStore()
+
+    def add(self, doc: dict) -> None:
+        text = doc.pop("text", "")
+        self.writer.add_document(**doc)
+        doc["text"] = text
+        self.store.add(doc, doc.get("grams", ""))
+
+
+def index_jobs(sink: Sink, jobs: list[Job], report: Callable[[tuple], None]) -> None:
+    for job in jobs:
+        try:
+            meeting = read_transcript(job.path, meeting_id=job.meeting_id, source=job.source)
+        except TranscriptError as err:
+            report(("skip", job.path, err.reason))
+            continue
+        except Exception as err:  # a parser bug must cost one file, not the run
+            report(("skip", job.path, f"could not be parsed ({type(err).__name__}: {err})"))
+            continue
+        for doc in meeting_documents(meeting, job.path_key):
+            sink.add(doc)
+        report(("done", job.path, job.meeting_id, len(meeting.turns)))
+
+
+def _worker(index_dir: str, jobs: list[Job], results) -> None:
+    """Worker process: parse, analyse and write a segment of its own (with its turn store)."""
+    try:
+        ix = whoosh_index.open_dir(index_dir, indexname=INDEX_NAME)
+        sink = Sink(lean(SegmentWriter(ix, _lk=False, compound=False, codec=TurnCodec()), POOL_LIMIT_MB))
+        index_jobs(sink, jobs, results.put)
+        if len(sink.store):
+            segment = sink.writer._finalize_segment()
+            write_store(index_dir, segment, sink.store)
+            results.put(("segment", segment))
+        else:
+            sink.writer._close_segment()
+        # The temporary folder is shared with the parent's writer, which removes it at the end.
+        results.put(("end",))
+    except BaseException as err:  # reported to the parent, which cancels the whole run
+        results.put(("error", f"{type(err).__name__}: {err}"))
+        raise
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def run_workers(index_dir: str, parts: list[list[Job]], on_result) -> list:
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    results = context.Queue()
+    procs = [context.Process(target=_worker, args=(index_dir, part, results), daemon=True) for part in parts]
+    for proc in procs:
+        proc.start()
+    segments = []
+    ended = 0
+    try:
+        while ended < len(procs):
+            try:
+                message = results.get(timeout=1.0)
+            except queue_module.Empty:
+                dead = [p for p in procs if not p.is_alive() and p.exitcode not in (0, None)]
+                if dead:
+                    raise IndexWriteError(f"an indexing worker died (exit code {dead[0].exitcode})")
+                continue
+            kind = message[0]
+            if kind == "segment":
+                segments.append(message[1])
+            elif kind == "end":
+                ended += 1
+            elif kind == "error":
+                raise IndexWriteError(f"an indexing worker failed: {message[1]}")
+            else:
+                on_result(message)
+    finally:
+        for proc in procs:
+            if proc.is_alive() and ended < len(procs):
+                proc.terminate()
+            proc.join(timeout=10)
+    return segments
+
+
+def _drop_all(writer, segments):
+    return []
+
+
+def _merge_small_with_stores(index_dir: Path, store: SegmentStore):
+    """Whoosh's MERGE_SMALL policy, carrying the merged segments' turn stores along.
+
+    The writer numbers its own documents first and then each merged segment's live documents in
+    order, so appending the stores' live rows in the same order keeps store and segment aligned.
+    """
+    from whoosh.reading import SegmentReader
+    from whoosh.util import fib
+
+    def merge(writer, segments):
+        unchanged, to_merge = [], []
+        total = 0
+        found = False
+        for i, seg in enumerate(sorted(segments, key=lambda s: s.doc_count_all())):
+            total += max(seg.doc_count_all(), 0)
+            if found:
+                unchanged.append(seg)
+            else:
+                to_merge.append(seg)
+                if i > 3 and total < fib(i + 5):
+                    found = True
+        if not (found and len(to_merge) > 1):
+            return segments
+        for seg in to_merge:
+            view = read_store(str(index_dir), seg)
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            try:
+                live = [d for d in range(seg.doc_count_all()) if not reader.is_deleted(d)]
+                writer.add_reader(reader)
+                store.extend_live(view, live)
+            finally:
+                reader.close()
+        return unchanged
+
+    return merge
+
+
+def commit(sink: Sink, index_dir: Path, worker_segments: list, rebuild: bool) -> None:
+    """Commit the writer's own segment and the workers' segments in one new TOC.
+
+    Every segment's turn store is on disk before the TOC that names the segment is written.
+    """
+    from whoosh.writing import NO_MERGE
+
+    writer = sink.writer
+    try:
+        if rebuild:
+            mergetype = _drop_all
+        elif worker_segments:
+            mergetype = NO_MERGE
+        else:
+            # Merging small segments keeps the segment count low after many small updates.
+            mergetype = _merge_small_with_stores(index_dir, sink.store)
+        final = writer._merge_segments(mergetype, None, None)
+        if writer._added:
+            segment = writer._finalize_segment()
+            write_store(str(index_dir), segment, sink.store)
+            final.append(segment)
+        else:
+            writer._close_segment()
+        final.extend(worker_segments)
+        writer._commit_toc(final)
+        writer._finish()
+    except OSError as err:
+        raise IndexWriteError(
+            f"could not write the index ({err.strerror or err}); the previous index is unchanged"
+        ) from err
+
+
