@@ -21,6 +21,7 @@ import heapq
 import math
 import os
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -46,6 +47,7 @@ from .snapshot import Snapshot, desc
 from .snippets import contexts, make_snippet, occurrence_spans
 
 SORTS = ("relevance", "date")
+PAGE_CACHE_SIZE = 512
 MAX_LIMIT = 10_000
 
 
@@ -60,6 +62,7 @@ class SearchEngine:
         self.index_dir = Path(index_dir)
         check_index(self.index_dir)
         self._lock = threading.RLock()
+        self._pages: OrderedDict[tuple, SearchPage] = OrderedDict()
         self._snapshot = Snapshot(self.index_dir)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -148,10 +151,28 @@ class SearchEngine:
         sort: str = "relevance",
         aliases: bool = False,
     ) -> SearchPage:
-        """Run ``query`` and return one page of hits with exact totals (``limit`` 0: all)."""
+        """Run ``query`` and return one page of hits with exact totals (``limit`` 0: all).
+
+        Pages are cached per index generation (PAGE_CACHE_SIZE most recent): a server answers a
+        repeated query, or a user paging back, without evaluating it again. Treat the returned
+        page as read-only.
+        """
         _check_paging(page, limit, sort)
+        generation = self.snapshot().generation
+        key = (generation, query, page, limit, speaker, since, until, sort, aliases)
+        with self._lock:
+            cached = self._pages.get(key)
+            if cached is not None:
+                self._pages.move_to_end(key)
+                return cached
         result = self.run(query, speaker=speaker, since=since, until=until, aliases=aliases)
-        return result.page(page=page, limit=limit, sort=sort)
+        answer = result.page(page=page, limit=limit, sort=sort)
+        if limit and result.snap.generation == generation:
+            with self._lock:
+                self._pages[key] = answer
+                while len(self._pages) > PAGE_CACHE_SIZE:
+                    self._pages.popitem(last=False)
+        return answer
 
     @staticmethod
     def build_tree(query: str, *, speaker: str | None = None, since: str | None = None, until: str | None = None) -> Node:

@@ -192,3 +192,9 @@ def test_grouped_results(engine):
 def test_speaker_suggestions(engine):
     # Most frequent first: 李小明 has two turns, 呂新科 one.
     assert engine.speaker_labels("資訊局") == ["李小明（台北市政府資訊局）", "臺北市資訊局/呂新科局長"]
+
+
+def test_repeated_page_comes_from_the_cache(engine):
+    first = engine.search("開放政府", limit=3)
+    assert engine.search("開放政府", limit=3) is first
+    assert engine.search("開放政府", limit=3, page=2) is not first
