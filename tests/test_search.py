@@ -198,3 +198,38 @@ def test_repeated_page_comes_from_the_cache(engine):
     first = engine.search("開放政府", limit=3)
     assert engine.search("開放政府", limit=3) is first
     assert engine.search("開放政府", limit=3, page=2) is not first
+
+
+@pytest.fixture(scope="module")
+def ranking_engine(tmp_path_factory):
+    from indexer.build import build_index
+    from indexer.search import SearchEngine
+
+    corpus = tmp_path_factory.mktemp("ranking")
+    (corpus / "2020-01-01-預算審查會議.md").write_text(
+        "# 2020-01-01 預算審查會議\n\n### 甲：\n今天討論預算的分配。\n", encoding="utf-8"
+    )
+    (corpus / "2020-01-02-例行會議.md").write_text(
+        "# 2020-01-02 例行會議\n\n### 乙：\n今天討論預算的分配。\n\n"
+        "### 丙：\n預算、預算，還是預算。\n\n"
+        "### 丁：\n關於預算，我們先聽取各單位在過去一年裡執行計畫的經驗，再回頭檢討整體的方向與做法。\n",
+        encoding="utf-8",
+    )
+    index = tmp_path_factory.mktemp("ranking-index")
+    build_index([corpus], index, workers=1)
+    engine = SearchEngine(index)
+    yield engine
+    engine.close()
+
+
+def test_ranking_more_occurrences_shorter_turns_and_titles(ranking_engine):
+    hits = ranking_engine.search("預算", limit=0).hits
+    order = [(h.meeting_id, h.speaker) for h in hits]
+    # 丙 says it three times; 甲 and 乙 say the same words, but 甲's meeting title has the term;
+    # 丁 says it once in a long turn.
+    assert order == [
+        ("2020-01-02-例行會議", "丙"),
+        ("2020-01-01-預算審查會議", "甲"),
+        ("2020-01-02-例行會議", "乙"),
+        ("2020-01-02-例行會議", "丁"),
+    ]
