@@ -230,8 +230,24 @@ def _dictionary_entries() -> Iterator[tuple[str, int | None, str | None]]:
                 yield variant, freq, tag
 
 
-@lru_cache(maxsize=1)
 def _segmenter():
+    """The segmenter for the dictionaries as they are now (rebuilt when a dictionary changes)."""
+    return _segmenter_for(_dictionary_stamp())
+
+
+def _dictionary_stamp() -> tuple:
+    stamp = []
+    for path in _user_dictionary_paths():
+        try:
+            info = os.stat(path)
+            stamp.append((path, info.st_mtime_ns, info.st_size))
+        except OSError:
+            stamp.append((path, None, None))
+    return tuple(stamp)
+
+
+@lru_cache(maxsize=1)
+def _segmenter_for(stamp: tuple):
     """A ``cut(text) -> words`` function, precise mode, over the Traditional dictionary.
 
     rjieba (jieba's algorithm in Rust, ~20x faster, the same words for the same dictionary)

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from whoosh.index import LockError
 from .errors import IndexLocked, IndexNotFound, IndexOutdated, IndexWriteError
 from .paths import bundled_corpus_dir, bundled_source_name, is_transcript_name
 from .schema import INDEX_NAME, MEETING, SCHEMA_VERSION, TurnCodec, make_schema
+from .transcripts import readable_name
 from .writing import POOL_LIMIT_MB, Job, Sink, commit, index_jobs, lean, run_workers
 
 META_FILE = "civic-search.json"
@@ -154,8 +156,8 @@ def _display_path(root_given: str, root: Path, path: Path) -> str:
     except (FileNotFoundError, ValueError):
         pass
     if path == root:
-        return root_given
-    return os.path.join(root_given, path.relative_to(root).as_posix())
+        return readable_name(root_given)
+    return readable_name(os.path.join(root_given, path.relative_to(root).as_posix()))
 
 
 def scan(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[Path], list[Skipped]]:
@@ -192,8 +194,12 @@ def scan(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[Path
 
 
 def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    # Non-blocking open: a FIFO named like a transcript must not hang the run.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"not a regular file: {path}")
+        digest = hashlib.sha256()
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -203,7 +209,8 @@ _ID_UNSAFE = re.compile(r"[\s/\\?#%&+]+")
 
 
 def _base_meeting_id(path: Path) -> str:
-    return _ID_UNSAFE.sub("-", path.stem).strip("-") or "meeting"
+    # readable_name: a Big5 file name from a Windows archive must still give a text id.
+    return _ID_UNSAFE.sub("-", readable_name(path.stem)).strip("-") or "meeting"
 
 
 # --- documents -----------------------------------------------------------------------------
@@ -306,11 +313,16 @@ def _plan(writer, files, folders, rebuild, report):
     for path, display in files:
         try:
             key = str(path.resolve())
+        except (OSError, RuntimeError):  # a symlink loop raises RuntimeError on Python 3.11
+            key = str(path.absolute())
+        if key in present:
+            continue  # a second path (a symlink) to a file already planned
+        try:
             digest = _hash_file(path)
             size = path.stat().st_size
         except OSError:
             # Unreadable now: let the job read it again and report why, path and all.
-            key, digest, size = str(path.absolute()), "", 0
+            digest, size = "", 0
         present.add(key)
         if key in known:
             mid, old_hash = known[key]

@@ -30,7 +30,7 @@ from .analysis import fold
 from .build import check_index
 from .errors import MeetingNotFound, QueryError
 from .evaluate import Evaluator
-from .query import And, DateRange, Field, Node, parse_date_range, parse_query, positive_texts
+from .query import And, DateRange, Field, Node, check_text, parse_date_range, parse_query, positive_texts
 from .results import (
     GroupedPage,
     Hit,
@@ -159,13 +159,17 @@ class SearchEngine:
         """
         _check_paging(page, limit, sort)
         generation = self.snapshot().generation
+        if aliases:
+            from .aliases import alias_version
+
+            aliases = alias_version()  # an edited alias list must not be answered from the cache
         key = (generation, query, page, limit, speaker, since, until, sort, aliases)
         with self._lock:
             cached = self._pages.get(key)
             if cached is not None:
                 self._pages.move_to_end(key)
                 return cached
-        result = self.run(query, speaker=speaker, since=since, until=until, aliases=aliases)
+        result = self.run(query, speaker=speaker, since=since, until=until, aliases=bool(aliases))
         answer = result.page(page=page, limit=limit, sort=sort)
         if limit and result.snap.generation == generation:
             with self._lock:
@@ -179,6 +183,8 @@ class SearchEngine:
         """The query tree for ``query`` with the option filters ANDed on."""
         tree = parse_query(query)
         extra: list[Node] = []
+        if speaker is not None:
+            check_text(speaker, "speaker")
         if speaker is not None and speaker.strip():
             extra.append(Field("speaker", speaker.strip(), None))
         if since or until:
