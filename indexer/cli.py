@@ -18,6 +18,9 @@ from . import __version__
 from .errors import CivicSearchError, IndexNotFound, IndexOutdated, QueryError
 
 LIMIT_MAX = 10_000
+PAGE_MAX = 100_000  # the web API's limit too (search_web.params.API_MAX_PAGE)
+# A query may start with '-' (an exclusion, "-排放 淨零"): unknown options are query text.
+QUERY_ARGUMENT = {"ignore_unknown_options": True}
 
 
 def _fail(message: str) -> click.ClickException:
@@ -42,6 +45,9 @@ def handle_errors(func):
         except OSError as err:
             where = f" ({err.filename})" if err.filename else ""
             raise _fail(f"{err.strerror or err}{where}") from None
+        except UnicodeError as err:  # undecodable bytes in an argument or a file name
+            raise _fail(f"text that is not valid UTF-8 ({err.reason}); check the encoding of the "
+                        "command line and of the file names") from None
 
     return wrapper
 
@@ -136,27 +142,57 @@ def _terminal_snippet(snippet: str) -> str:
     return "".join(parts)
 
 
-@main.command()
+def aliases_option(func):
+    return click.option(
+        "--aliases", is_flag=True, help="Expand terms with the alias list (數位部 → 數位部 OR 數位發展部)."
+    )(func)
+
+
+def filter_options(func):
+    """--speaker, --since, --until and --aliases: the options every query command takes."""
+    func = aliases_option(func)
+    func = click.option("--until", help="Only meetings on or before this date.")(func)
+    func = click.option("--since", help="Only meetings on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")(func)
+    return click.option("--speaker", help="Only turns whose speaker label contains this.")(func)
+
+
+def _echo_explanation(query, *, speaker, since, until, aliases, as_json) -> None:
+    """How the query was read, on stderr: text, or one JSON object with ``as_json``."""
+    from .explain import explain
+    from .terminal import explanation_lines
+
+    explanation = explain(query, speaker=speaker, since=since, until=until, aliases=aliases)
+    if as_json:
+        click.echo(json.dumps(explanation.to_dict(), ensure_ascii=False), err=True)
+    else:
+        click.echo("\n".join(explanation_lines(explanation)), err=True)
+
+
+@main.command(context_settings=QUERY_ARGUMENT)
 @click.argument("query")
 @index_option
 @click.option("--limit", type=click.IntRange(0, LIMIT_MAX), default=10, show_default=True, help="Hits per page; 0 for all.")
-@click.option("--page", type=click.IntRange(1, None), default=1, show_default=True)
+@click.option("--page", type=click.IntRange(1, PAGE_MAX), default=1, show_default=True)
 @click.option("--speaker", help="Only turns whose speaker label contains this.")
 @click.option("--since", help="Only meetings on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--until", help="Only meetings on or before this date.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print every hit as CSV (UTF-8 with BOM), one row per turn.")
+@aliases_option
+@click.option("--explain", "explain_query", is_flag=True, help="Show how the query was read, on stderr (JSON with --json).")
 @handle_errors
-def search(query, index_dir, limit, page, speaker, since, until, sort, as_json, as_csv) -> None:
+def search(query, index_dir, limit, page, speaker, since, until, sort, as_json, as_csv, aliases, explain_query) -> None:
     """Search for QUERY: exact phrases, OR, -exclude, speaker:, title:, date:."""
     if as_json and as_csv:
         raise click.UsageError("--json and --csv cannot be combined")
+    if explain_query:
+        _echo_explanation(query, speaker=speaker, since=since, until=until, aliases=aliases, as_json=as_json)
     engine = _engine(index_dir)
     if as_csv:
         from .export import export_rows, write_csv
 
-        result_set = engine.run(query, speaker=speaker, since=since, until=until)
+        result_set = engine.run(query, speaker=speaker, since=since, until=until, aliases=aliases)
         stream = sys.stdout
         try:
             # The CSV is UTF-8 with its own line ends, whatever the console's code page.
@@ -166,7 +202,9 @@ def search(query, index_dir, limit, page, speaker, since, until, sort, as_json, 
         write_csv(export_rows(result_set, sort=sort), stream)
         stream.flush()
         return
-    result = engine.search(query, page=page, limit=limit, speaker=speaker, since=since, until=until, sort=sort)
+    result = engine.search(
+        query, page=page, limit=limit, speaker=speaker, since=since, until=until, sort=sort, aliases=aliases
+    )
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
         return
@@ -223,8 +261,10 @@ def stats(index_dir, as_json) -> None:
 
     engine = _closing(SearchEngine(_index_dir(index_dir)))
     info = engine.stats()
+    from .aliases import alias_version
+
     if as_json:
-        click.echo(json.dumps(info.to_dict(), ensure_ascii=False))
+        click.echo(json.dumps({**info.to_dict(), "alias_version": alias_version()}, ensure_ascii=False))
         return
     click.echo(f"Index: {info.index_dir}")
     click.echo(f"Meetings: {info.meetings}")
@@ -234,6 +274,7 @@ def stats(index_dir, as_json) -> None:
         click.echo(f"Dates: {info.first_date} to {info.last_date}")
     click.echo(f"Segments: {info.segments}")
     click.echo(f"Size: {info.size_bytes / 1e6:.1f} MB")
+    click.echo(f"Aliases: version {alias_version()}")
 
 
 @main.command()
@@ -253,6 +294,132 @@ def serve(index_dir, host, port, threads) -> None:
     click.echo(f"Serving {engine.index_dir} at http://{host}:{port}/ (Ctrl+C to stop)", err=True)
     waitress_serve(app, host=host, port=port, threads=threads, ident="civic-search")
 
+
+
+# --- research tools: keyword in context, timeline, speakers ------------------------------------
+
+
+def _echo_csv(rows: list[dict]) -> None:
+    from .export import write_csv
+
+    stream = sys.stdout
+    try:
+        # The CSV is UTF-8 with its own line ends, whatever the console's code page.
+        stream.reconfigure(encoding="utf-8", newline="")
+    except (AttributeError, ValueError):
+        pass
+    write_csv(rows, stream)
+    stream.flush()
+
+
+def _no_terms_note(result_set) -> None:
+    if result_set.total and not result_set.terms:
+        click.echo("Note: the query has only filters (speaker:, title:, date:), so no text occurs.", err=True)
+
+
+@main.command(context_settings=QUERY_ARGUMENT)
+@click.argument("query")
+@index_option
+@click.option("--width", type=click.IntRange(1, 200), default=20, show_default=True, help="Characters of context on each side.")
+@filter_options
+@click.option("--sort", type=click.Choice(["date", "relevance"]), default="date", show_default=True, help="date: newest meeting first.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (UTF-8 with BOM), one row per occurrence.")
+@handle_errors
+def kwic(query, index_dir, width, speaker, since, until, aliases, sort, as_json, as_csv) -> None:
+    """List every occurrence of QUERY in context (keyword in context)."""
+    from .research import kwic_object, occurrence_rows
+    from .terminal import kwic_lines, plural
+
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv cannot be combined")
+    result_set = _engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
+    _no_terms_note(result_set)
+    rows = occurrence_rows(result_set, width=width, sort=sort)
+    if as_csv:
+        _echo_csv(rows)
+        return
+    data = kwic_object(result_set, rows, width)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    click.echo(
+        f"{plural(data['occurrences'], 'occurrence')} in {plural(data['turns'], 'turn')}, "
+        f"{plural(data['meetings'], 'meeting')}"
+    )
+    style = functools.partial(click.style, fg="red", bold=True)
+    for line in kwic_lines(rows, style=style):
+        click.echo(line)
+
+
+def _bar_width(periods) -> int:
+    """40 columns, or what the terminal leaves beside the labels and counts."""
+    from .terminal import FIXED_BAR_WIDTH
+
+    if not sys.stdout.isatty():
+        return FIXED_BAR_WIDTH
+    import shutil
+
+    # Beside the bar: the period (up to 9 columns), the two counts (11 and 8) and three gaps.
+    columns = shutil.get_terminal_size((80, 24)).columns
+    return max(10, min(120, columns - 9 - 11 - 8 - 6 - 1))
+
+
+@main.command(context_settings=QUERY_ARGUMENT)
+@click.argument("query")
+@index_option
+@click.option("--by", type=click.Choice(["year", "month"]), default="year", show_default=True, help="Period of each bar.")
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def timeline(query, index_dir, by, speaker, since, until, aliases, as_json) -> None:
+    """Chart the mentions of QUERY per year or month."""
+    from .research import timeline as periods_of
+    from .research import timeline_object
+    from .terminal import bar_chart, plural
+
+    result_set = _engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
+    _no_terms_note(result_set)
+    periods = periods_of(result_set, by)
+    data = timeline_object(result_set, periods, by)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    click.echo(
+        f"{plural(data['occurrences'], 'occurrence')} in {plural(data['meetings'], 'meeting')}, "
+        f"per {by}"
+    )
+    for line in bar_chart(periods, _bar_width(periods)):
+        click.echo(line)
+
+
+@main.command(context_settings=QUERY_ARGUMENT)
+@click.argument("query")
+@index_option
+@click.option("--limit", type=click.IntRange(0, LIMIT_MAX), default=20, show_default=True, help="Speakers to list; 0 for all.")
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def speakers(query, index_dir, limit, speaker, since, until, aliases, as_json) -> None:
+    """Rank who said QUERY: occurrences, meetings, first and last date."""
+    from .research import speakers_object
+    from .terminal import plural, speaker_table
+
+    result_set = _engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
+    ranked = result_set.by_speaker()
+    shown = ranked[:limit] if limit else ranked
+    data = speakers_object(result_set, ranked, limit)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    more = f" (the first {len(shown)}; --limit 0 for all)" if len(shown) < len(ranked) else ""
+    click.echo(
+        f"{plural(len(ranked), 'speaker')} in {plural(result_set.total, 'turn')}, "
+        f"{plural(result_set.meeting_count, 'meeting')}{more}"
+    )
+    if shown:
+        for line in speaker_table(shown):
+            click.echo(line)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

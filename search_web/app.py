@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, abort, current_app, g, request
 
 log = logging.getLogger("search_web")
 
@@ -75,10 +75,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.ensure_ascii = False
 
-    from . import api, views
+    from . import api, feeds, research, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(research.bp)
+    app.register_blueprint(feeds.bp)
     views.register_error_pages(app)
     _install_hooks(app)
     if app.config["URL_PREFIX"]:
@@ -166,6 +168,14 @@ def _install_hooks(app: Flask) -> None:
     def start_timer():
         g.started = time.perf_counter()
 
+    @app.url_value_preprocessor
+    def check_meeting_id(endpoint, values):
+        # Meeting ids are looked up in the index's table, never used as paths; an id no file
+        # could have produced (too long, control characters) is a plain 404, not echoed back.
+        meeting_id = (values or {}).get("meeting_id")
+        if meeting_id is not None and not valid_meeting_id(meeting_id):
+            abort(404)
+
     @app.after_request
     def finish(response):
         headers = response.headers
@@ -179,6 +189,16 @@ def _install_hooks(app: Flask) -> None:
         elapsed = (time.perf_counter() - started) * 1000 if started is not None else 0.0
         log.info("%s %s %s %.1fms", request.method, request.script_root + request.path, response.status_code, elapsed)
         return response
+
+
+MAX_MEETING_ID = 300
+_BAD_ID_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff/\\\\]")
+
+
+def valid_meeting_id(meeting_id: str) -> bool:
+    """True for ids a transcript file name can produce: 1 to 300 characters, no control
+    characters and no path separators."""
+    return 0 < len(meeting_id) <= MAX_MEETING_ID and not _BAD_ID_CHAR.search(meeting_id)
 
 
 def _cors(response, origins: list[str]) -> None:

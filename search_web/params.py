@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, replace
 SORTS = ("relevance", "date")
 VIEWS = ("meetings", "turns")
 API_MAX_LIMIT = 100
+API_MAX_PAGE = 100_000  # as civic-search search --page
+API_MAX_LIST = 10_000  # lists where limit=0 means all (as the CLI's --limit)
 
 
 class BadParameter(ValueError):
@@ -28,6 +30,8 @@ class SearchParams:
     sort: str = "relevance"
     view: str = "meetings"
     page: int = 1
+    aliases: bool = False  # expand terms with the alias list (?aliases=1)
+    explain: bool = False  # show how the query was read (?explain=1)
 
     @classmethod
     def from_args(cls, args) -> "SearchParams":
@@ -43,12 +47,19 @@ class SearchParams:
             sort=sort if sort in SORTS else "relevance",
             view=view if view in VIEWS else "meetings",
             page=page if page is not None and page >= 1 else 1,
+            aliases=flag(args, "aliases"),
+            explain=flag(args, "explain"),
         )
 
     @property
     def filters(self) -> dict[str, str | None]:
         """Keyword arguments for ``SearchEngine.run``."""
-        return {"speaker": self.speaker or None, "since": self.since or None, "until": self.until or None}
+        return {
+            "speaker": self.speaker or None,
+            "since": self.since or None,
+            "until": self.until or None,
+            "aliases": self.aliases,
+        }
 
     @property
     def has_filters(self) -> bool:
@@ -61,14 +72,24 @@ class SearchParams:
         """URL query arguments (for ``url_for``) with the defaults and empty values left out."""
         values = asdict(replace(self, **changes))
         defaults = asdict(SearchParams())
-        return {k: v for k, v in values.items() if v not in ("", None) and v != defaults[k]}
+        return {
+            k: (1 if v is True else v)
+            for k, v in values.items()
+            if v not in ("", None) and v != defaults[k]
+        }
 
     def filter_args(self, **changes) -> dict[str, str]:
         """Like :meth:`url_args` without page and view: what an export needs."""
         args = self.url_args(**changes)
         args.pop("page", None)
         args.pop("view", None)
+        args.pop("explain", None)
         return args
+
+
+def flag(args, name: str) -> bool:
+    """A checkbox option: ``1``, ``true``, ``on`` or ``yes`` is on; anything else is off."""
+    return args.get(name, "").strip().lower() in ("1", "true", "on", "yes")
 
 
 def strict_int(args, name: str, default: int, low: int, high: int | None = None) -> int:

@@ -17,7 +17,7 @@ from indexer.export import export_rows, write_csv
 from indexer.snippets import highlight
 
 from .app import get_engine
-from .params import SearchParams
+from .params import SearchParams, flag
 from .timeline import build_timeline
 
 bp = Blueprint("views", __name__)
@@ -69,6 +69,15 @@ def index():
     )
 
 
+def alias_expansions(params: SearchParams) -> list[dict]:
+    """What the alias list added to the query (``[{"term", "terms"}]``); empty when aliases are off."""
+    if not params.aliases:
+        return []
+    from indexer.explain import explain
+
+    return explain(params.q, **params.filters).expansions
+
+
 @bp.get("/search")
 def search():
     """Search: results grouped by meeting (or a flat list of turns), facets, timeline."""
@@ -102,8 +111,14 @@ def search():
             page=params.page, limit=limit, per_meeting=TURNS_PER_MEETING, sort=params.sort
         )
     years = [p for p in result_set.by_period("year") if p.period != "unknown"]
+    explanation = None
+    if params.explain or params.aliases:
+        from indexer.explain import explain
+
+        explanation = explain(params.q, **params.filters)
     return render_template(
         "search.html",
+        explanation=explanation,
         params=params,
         error=None,
         result_set=result_set,
@@ -127,7 +142,7 @@ def meeting(meeting_id: str):
     error = None
     if q:
         try:
-            terms = engine.run(q).terms
+            terms = engine.run(q, aliases=flag(request.args, "aliases")).terms
         except QueryError as err:
             error = query_error_message(err)
     turns = []
@@ -217,7 +232,10 @@ def export_json():
 
 def _wants_json() -> bool:
     path = request.path
-    return path.startswith("/api/") or path in ("/export.csv", "/export.json", "/healthz")
+    return (
+        path.startswith(("/api/", "/feeds/"))
+        or path in ("/export.csv", "/export.json", "/kwic.csv", "/kwic.json", "/healthz")
+    )
 
 
 def json_error(message: str, status: int):
@@ -248,8 +266,8 @@ def register_error_pages(app) -> None:
     @app.errorhandler(CivicSearchError)
     def service_error(err):
         current_app.logger.error("search engine unavailable: %s", err)
-        if _wants_json():
-            return json_error(str(err), 503)
+        if _wants_json():  # the message names the index folder: logged, not shown
+            return json_error("the search index is not available; try again later or tell the administrator", 503)
         return _error_page(503, "搜尋服務暫時無法使用", "索引尚未建立或無法讀取，請稍後再試或通知管理員。")
 
     @app.errorhandler(404)
