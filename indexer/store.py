@@ -4,10 +4,12 @@ A *turn store* is a sidecar file written beside a Whoosh segment (``<segment id>
 committed with it: it is written before the index's table of contents names the segment, so a
 committed segment always has its store. It holds, in the segment's document order:
 
-- per document: kind, meeting id, turn ordinal, speaker label and the folded text, which
-  searching reads for every query (candidate verification, filters, scans);
-- the original texts, as one UTF-8 blob with offsets, mapped into memory and decoded only for
-  the few turns a page shows (snippets) — so opening an index does not decode 50 MB of text;
+- per document: kind, meeting id, turn ordinal and speaker label;
+- the folded texts, which searching reads for every query (candidate verification, scans), as
+  one UTF-16 blob: decoded in one call and sliced, which is several times faster to load than
+  128,000 pickled strings, and 2 bytes a CJK character instead of UTF-8's 3;
+- the original texts, another UTF-16 blob mapped into memory and decoded only for the few
+  turns a page shows (snippets), so opening an index does not decode them at all;
 - the segment's meeting table (title, date, source).
 
 This is the one place the turn texts are kept (Whoosh stores only the small labels), so the
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from .errors import IndexOutdated
 from .schema import MEETING, TURN
 
-STORE_VERSION = 2
+STORE_VERSION = 3
 SIDECAR_EXT = ".turns"
 _MAGIC = b"CSTS"
 _HEADER = struct.Struct("<4sQ")
@@ -87,18 +89,18 @@ class SegmentStore:
 class StoreView:
     """A segment's store opened for searching; original texts are decoded on demand."""
 
-    def __init__(self, header: dict, blob: mmap.mmap | bytes, offsets: array):
+    def __init__(self, header: dict, folded: list[str], blob: mmap.mmap | bytes, offsets: array):
         self.kinds = [MEETING if k == "m" else TURN for k in header["kinds"]]
         self.meeting_ids: list[str] = header["meeting_ids"]
         self.turns: list[int] = header["turns"]
         self.speakers: list[str] = header["speakers"]
-        self.folded: list[str] = header["folded"]
+        self.folded = folded
         self.meetings: dict[str, tuple[str, str, str]] = header["meetings"]
         self._blob = blob
         self._offsets = offsets
 
     def text(self, docnum: int) -> str:
-        return str(self._blob[self._offsets[docnum] : self._offsets[docnum + 1]], "utf-8")
+        return str(self._blob[self._offsets[docnum] : self._offsets[docnum + 1]], "utf-16-le")
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -108,15 +110,22 @@ def sidecar_name(segment) -> str:
     return segment.make_filename(SIDECAR_EXT)
 
 
+def _utf16(texts: list[str]) -> tuple[bytes, array]:
+    """The texts as one UTF-16 blob and the byte offset of each (len(texts) + 1 offsets)."""
+    offsets = array("Q", [0])
+    chunks = []
+    for text in texts:
+        data = text.encode("utf-16-le", "surrogatepass")
+        chunks.append(data)
+        offsets.append(offsets[-1] + len(data))
+    return b"".join(chunks), offsets
+
+
 def write_store(index_dir: str, segment, store: SegmentStore) -> None:
     """Write a segment's store atomically and durably (before the segment is committed)."""
     path = os.path.join(index_dir, sidecar_name(segment))
-    offsets = array("Q", [0])
-    chunks = []
-    for text in store.texts:
-        data = text.encode("utf-8")
-        chunks.append(data)
-        offsets.append(offsets[-1] + len(data))
+    folded, folded_offsets = _utf16(store.folded)
+    texts, text_offsets = _utf16(store.texts)
     header = pickle.dumps(
         {
             "version": STORE_VERSION,
@@ -125,9 +134,9 @@ def write_store(index_dir: str, segment, store: SegmentStore) -> None:
             "meeting_ids": store.meeting_ids,
             "turns": store.turns,
             "speakers": store.speakers,
-            "folded": store.folded,
             "meetings": store.meetings,
-            "offsets": offsets.tobytes(),
+            "folded_offsets": folded_offsets.tobytes(),
+            "text_offsets": text_offsets.tobytes(),
         },
         protocol=pickle.HIGHEST_PROTOCOL,
     )
@@ -135,8 +144,8 @@ def write_store(index_dir: str, segment, store: SegmentStore) -> None:
     with open(tmp, "wb") as handle:
         handle.write(_HEADER.pack(_MAGIC, len(header)))
         handle.write(header)
-        for chunk in chunks:
-            handle.write(chunk)
+        handle.write(folded)
+        handle.write(texts)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
@@ -153,17 +162,30 @@ def read_store(index_dir: str, segment) -> StoreView:
             header = pickle.loads(handle.read(length))
             if header.get("version") != STORE_VERSION or header.get("count") != segment.doc_count_all():
                 raise ValueError("turn store does not match its segment")
-            start = _HEADER.size + length
+            folded_offsets, text_offsets = array("Q"), array("Q")
+            folded_offsets.frombytes(header["folded_offsets"])
+            text_offsets.frombytes(header["text_offsets"])
+            folded_blob = handle.read(folded_offsets[-1])
+            if len(folded_blob) != folded_offsets[-1]:
+                raise ValueError("turn store is truncated")
+            start = _HEADER.size + length + folded_offsets[-1]
             size = os.fstat(handle.fileno()).st_size
-            if size > start:
+            if size != start + text_offsets[-1]:
+                raise ValueError("turn store is truncated")
+            if text_offsets[-1]:
                 mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
                 blob = memoryview(mapped)[start:]
             else:
                 blob = b""
-    except (OSError, EOFError, ValueError, struct.error, pickle.UnpicklingError, KeyError) as err:
+    except (OSError, EOFError, ValueError, struct.error, pickle.UnpicklingError, KeyError, IndexError) as err:
         raise IndexOutdated(
             f"the turn store {path} is missing or damaged ({err}); rebuild the index with --rebuild"
         ) from err
-    offsets = array("Q")
-    offsets.frombytes(header["offsets"])
-    return StoreView(header, blob, offsets)
+    # One decode for the whole segment, then slices: UTF-16 offsets are 2 bytes a code unit,
+    # and a character outside the BMP takes two, so slice the bytes, not the decoded string.
+    decoded = folded_blob.decode("utf-16-le", "surrogatepass")
+    if len(decoded) * 2 == len(folded_blob):
+        folded = [decoded[a // 2 : b // 2] for a, b in zip(folded_offsets, folded_offsets[1:])]
+    else:
+        folded = [folded_blob[a:b].decode("utf-16-le", "surrogatepass") for a, b in zip(folded_offsets, folded_offsets[1:])]
+    return StoreView(header, folded, blob, text_offsets)

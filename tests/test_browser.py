@@ -1,13 +1,16 @@
 """The pages in a real Chromium: search, meeting navigation, the embed widget and framing.
 
 Needs /usr/bin/chromium and the ``playwright`` package (no downloaded browsers: Playwright
-drives the system Chromium). Saves screenshots to docs/screenshots/.
+drives the system Chromium). Saves screenshots to $CIVIC_SEARCH_SCREENSHOTS when it is set
+(`CIVIC_SEARCH_SCREENSHOTS=docs/screenshots python -m pytest tests/test_browser.py` refreshes the
+README's pictures), else to a temporary folder, so that a test run leaves the work tree alone.
 """
 
 from __future__ import annotations
 
 import http.server
 import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -33,7 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("CIVIC_SEARCH_SCREENSHOTS") or tempfile.mkdtemp(prefix="civic-screenshots-"))
 RECORD_ID = "000_c33521a9eed413fa"
 TIMEOUT = 15_000
 
