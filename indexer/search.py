@@ -58,8 +58,9 @@ class SearchEngine:
     searches then read only postings and in-memory arrays.
     """
 
-    def __init__(self, index_dir: str | os.PathLike):
+    def __init__(self, index_dir: str | os.PathLike, *, cache_size: int = PAGE_CACHE_SIZE):
         self.index_dir = Path(index_dir)
+        self.cache_size = cache_size
         check_index(self.index_dir)
         self._lock = threading.RLock()
         self._pages: OrderedDict[tuple, SearchPage] = OrderedDict()
@@ -171,10 +172,10 @@ class SearchEngine:
                 return cached
         result = self.run(query, speaker=speaker, since=since, until=until, aliases=bool(aliases))
         answer = result.page(page=page, limit=limit, sort=sort)
-        if limit and result.snap.generation == generation:
+        if limit and self.cache_size and result.snap.generation == generation:
             with self._lock:
                 self._pages[key] = answer
-                while len(self._pages) > PAGE_CACHE_SIZE:
+                while len(self._pages) > self.cache_size:
                     self._pages.popitem(last=False)
         return answer
 

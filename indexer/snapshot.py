@@ -18,14 +18,36 @@ import bisect
 import threading
 from pathlib import Path
 
+from whoosh.matching.wrappers import FilterMatcher
+
 from .analysis import bigrams, fold
 from .schema import INDEX_NAME, MEETING, TURN
 from .store import read_store
 
 #: Past this document frequency, scanning the folded texts beats reading postings.
 SCAN_THRESHOLD = 20_000
+#: A scan jumps from match to match until this many turns match, then goes turn by turn.
+SCAN_FIND_LIMIT = 2_000
 BM25_K1 = 1.2
 BM25_B = 0.75
+
+
+def _block_ids(matcher) -> list[int]:
+    """All ids of a posting list, a whole block at a time.
+
+    Whoosh's ``all_ids()`` makes several Python calls per posting; its W3 codec's leaf matcher
+    decodes ids a block (up to 128) at a time, so reading the block arrays directly is many times
+    faster for the thousands of postings a common bigram has. Other matchers take the slow path.
+    """
+    if not (hasattr(matcher, "_read_ids") and hasattr(matcher, "_next_block")):
+        return list(matcher.all_ids())
+    ids: list[int] = []
+    while matcher.is_active():
+        if matcher._ids is None:
+            matcher._read_ids()
+        ids.extend(matcher._ids[matcher._i :])
+        matcher._next_block()
+    return ids
 
 
 def desc(value: str) -> str:
@@ -105,6 +127,8 @@ class Snapshot:
         self.users = 0
         self.retired = False
         self._char_df: dict[str, int] = {}
+        self._joined: str | None = None
+        self._starts: list[int] = []
         self._df_lock = threading.Lock()
 
     def close(self) -> None:
@@ -122,10 +146,18 @@ class Snapshot:
         return self.reader.doc_frequency(fieldname, term)
 
     def postings(self, fieldname: str, term: str) -> list[int]:
+        """Global numbers of the live documents whose ``fieldname`` has ``term``."""
         ids: list[int] = []
         for segreader, offset in self.leaves:
             if segreader.doc_frequency(fieldname, term):
-                ids.extend(offset + d for d in segreader.postings(fieldname, term).all_ids())
+                matcher = segreader.postings(fieldname, term)
+                deleted = frozenset()
+                if isinstance(matcher, FilterMatcher):
+                    matcher, deleted = matcher.child, segreader.deleted_docs_set
+                local = _block_ids(matcher)
+                if deleted:
+                    local = [d for d in local if d not in deleted]
+                ids.extend([offset + d for d in local] if offset else local)
         return ids
 
     def match_text(self, term: str, restrict: set[int] | None) -> dict[int, int]:
@@ -147,7 +179,11 @@ class Snapshot:
         elif restrict is not None:
             candidates = restrict
         if candidates is None:
-            return {g: t.count(term) for g, t in enumerate(folded) if term in t}
+            out = self.scan(term)
+            if not grams:
+                with self._df_lock:
+                    self._char_df[term] = len(out)
+            return out
         out = {}
         for g in candidates:
             count = folded[g].count(term)
@@ -161,9 +197,43 @@ class Snapshot:
         if grams:
             return min(self.doc_frequency("grams", g) for g in grams)
         with self._df_lock:
-            if term not in self._char_df:
-                self._char_df[term] = sum(1 for t in self.folded if term in t)
-            return self._char_df[term]
+            known = self._char_df.get(term)
+        if known is None:
+            known = len(self.scan(term))
+            with self._df_lock:
+                self._char_df[term] = known
+        return known
+
+    def scan(self, term: str) -> dict[int, int]:
+        """Every live turn containing ``term``, by scanning the folded texts: {doc: occurrences}.
+
+        A rare term is found by ``str.find`` over all texts joined into one string, one C-level
+        pass that jumps from match to match; once a term proves common (SCAN_FIND_LIMIT matching
+        turns), the rest is checked turn by turn, which is cheaper per turn than per match.
+        """
+        folded = self.folded
+        if self._joined is None:
+            with self._df_lock:
+                if self._joined is None:
+                    # \x00 never occurs in a text, so no match can span two turns.
+                    self._starts = [0] * len(folded)
+                    position = 0
+                    for g, text in enumerate(folded):
+                        self._starts[g] = position
+                        position += len(text) + 1
+                    self._joined = "\x00".join(folded)
+        joined, starts = self._joined, self._starts
+        out: dict[int, int] = {}
+        position = joined.find(term)
+        while position != -1:
+            g = bisect.bisect_right(starts, position) - 1
+            out[g] = folded[g].count(term)
+            if len(out) >= SCAN_FIND_LIMIT:
+                rest = range(g + 1, len(folded))
+                out.update({h: folded[h].count(term) for h in rest if term in folded[h]})
+                break
+            position = joined.find(term, starts[g] + len(folded[g]) + 1)
+        return out
 
     def word_docs(self, term: str, among: dict[int, int]) -> set[int]:
         """Those of ``among`` where ``term`` is a whole jieba word."""
