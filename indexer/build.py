@@ -139,11 +139,12 @@ def _open_or_create(index_dir: Path) -> tuple[object, bool]:
             meta = {}
         if meta.get("schema_version") == SCHEMA_VERSION:
             return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME), False
-        # Another schema: rebuild in place. The old TOC stays valid until the new commit.
-        storage = FileStorage(str(index_dir))
-        return storage.create_index(make_schema(), indexname=INDEX_NAME), True
+    # A new index, or one of another schema version (unusable by this version anyway): start an
+    # empty index of this version, so that a first run that fails still leaves a usable index.
     storage = FileStorage(str(index_dir))
-    return storage.create_index(make_schema(), indexname=INDEX_NAME), True
+    ix = storage.create_index(make_schema(), indexname=INDEX_NAME)
+    _write_meta(index_dir)
+    return ix, True
 
 
 # --- scanning ------------------------------------------------------------------------------

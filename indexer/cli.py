@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import html
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -48,6 +49,14 @@ def handle_errors(func):
         except UnicodeError as err:  # undecodable bytes in an argument or a file name
             raise _fail(f"text that is not valid UTF-8 ({err.reason}); check the encoding of the "
                         "command line and of the file names") from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as err:  # a bug: still one line; CIVIC_SEARCH_DEBUG=1 shows the traceback
+            if os.environ.get("CIVIC_SEARCH_DEBUG"):
+                raise
+            detail = " ".join(f"{type(err).__name__}: {err}".split())
+            raise _fail(f"unexpected error ({detail}); please report it (CIVIC_SEARCH_DEBUG=1 shows "
+                        "the traceback)") from None
 
     return wrapper
 

@@ -286,15 +286,25 @@ def _check_exclusions(node: Node, allowed: bool) -> None:
             _check_exclusions(child, False)
 
 
+def check_text(text: str, what: str = "query") -> None:
+    """Raise QueryError unless ``text`` can be searched for: at most MAX_QUERY_LENGTH
+    characters, no control characters, and no lone surrogates (undecodable bytes that reached
+    a command line as ``\\udcff``; they cannot be folded or written as UTF-8)."""
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError(f"{what} too long ({len(text)} characters; the limit is {MAX_QUERY_LENGTH})")
+    bad = next((i for i, c in enumerate(text) if (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) < 0xA0), None)
+    if bad is not None:
+        raise QueryError(f"control character in {what}", bad + 1)
+    bad = next((i for i, c in enumerate(text) if 0xD800 <= ord(c) <= 0xDFFF), None)
+    if bad is not None:
+        raise QueryError(f"invalid character in {what} (bytes that are not UTF-8 text)", bad + 1)
+
+
 def parse_query(text: str) -> Node:
     """Parse a query string into a query tree, or raise QueryError naming the position."""
     if text is None or not text.strip():
         raise QueryError("empty query: type a word or phrase to search for")
-    if len(text) > MAX_QUERY_LENGTH:
-        raise QueryError(f"query too long ({len(text)} characters; the limit is {MAX_QUERY_LENGTH})")
-    bad = next((i for i, c in enumerate(text) if (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) < 0xA0), None)
-    if bad is not None:
-        raise QueryError("control character in query", bad + 1)
+    check_text(text)
     tree = _Parser(text, _tokenize(text)).parse_query()
     _check_exclusions(tree, False)
     return tree

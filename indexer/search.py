@@ -221,7 +221,9 @@ class SearchEngine:
     def _meeting(snap: Snapshot, meeting_id: str) -> MeetingRecord:
         if meeting_id not in snap.meeting_docnum:
             raise MeetingNotFound(f"no meeting with id '{meeting_id}'")
-        stored = snap.reader.stored_fields(snap.meeting_docnum[meeting_id])
+        with snap.io_lock:
+            stored = snap.reader.stored_fields(snap.meeting_docnum[meeting_id])
+            labels = {g: snap.reader.stored_fields(g) for g in snap.meeting_docs.get(meeting_id, [])}
         turns = [
             TurnRecord(
                 turn=snap.turns[g],
@@ -232,7 +234,7 @@ class SearchEngine:
                 text=snap.text(g),
             )
             for g in sorted(snap.meeting_docs.get(meeting_id, []), key=lambda g: snap.turns[g])
-            for fields in (snap.reader.stored_fields(g),)
+            for fields in (labels[g],)
         ]
         return MeetingRecord(
             meeting_id=meeting_id,

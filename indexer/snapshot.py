@@ -85,6 +85,8 @@ class Snapshot:
         self._views: list[tuple[int, object]] = []
         live_turn: list[bool] = []
         for segreader, offset in self.leaves:
+            if segreader.segment() is None:
+                continue  # an index with no segment yet (nothing indexed): Whoosh's EmptyReader
             view = read_store(str(index_dir), segreader.segment())
             deleted = segreader.deleted_docs_set if segreader.has_deletions() else frozenset()
             self._views.append((offset, view))
@@ -130,6 +132,9 @@ class Snapshot:
         self._joined: str | None = None
         self._starts: list[int] = []
         self._df_lock = threading.Lock()
+        # Whoosh's segment readers share seek-and-read file handles: two threads reading
+        # postings at once read each other's offsets. Every Whoosh read takes this lock.
+        self.io_lock = threading.Lock()
 
     def close(self) -> None:
         self.reader.close()
@@ -143,21 +148,29 @@ class Snapshot:
     # --- term matching ---------------------------------------------------------------------
 
     def doc_frequency(self, fieldname: str, term: str) -> int:
-        return self.reader.doc_frequency(fieldname, term)
+        with self.io_lock:
+            return self.reader.doc_frequency(fieldname, term)
 
     def postings(self, fieldname: str, term: str) -> list[int]:
         """Global numbers of the live documents whose ``fieldname`` has ``term``."""
         ids: list[int] = []
-        for segreader, offset in self.leaves:
-            if segreader.doc_frequency(fieldname, term):
-                matcher = segreader.postings(fieldname, term)
-                deleted = frozenset()
-                if isinstance(matcher, FilterMatcher):
-                    matcher, deleted = matcher.child, segreader.deleted_docs_set
-                local = _block_ids(matcher)
-                if deleted:
-                    local = [d for d in local if d not in deleted]
-                ids.extend([offset + d for d in local] if offset else local)
+        with self.io_lock:
+            for segreader, offset in self.leaves:
+                ids.extend(self._segment_postings(segreader, offset, fieldname, term))
+        return ids
+
+    @staticmethod
+    def _segment_postings(segreader, offset: int, fieldname: str, term: str) -> list[int]:
+        ids: list[int] = []
+        if segreader.doc_frequency(fieldname, term):
+            matcher = segreader.postings(fieldname, term)
+            deleted = frozenset()
+            if isinstance(matcher, FilterMatcher):
+                matcher, deleted = matcher.child, segreader.deleted_docs_set
+            local = _block_ids(matcher)
+            if deleted:
+                local = [d for d in local if d not in deleted]
+            ids.extend([offset + d for d in local] if offset else local)
         return ids
 
     def match_text(self, term: str, restrict: set[int] | None) -> dict[int, int]:

@@ -24,6 +24,7 @@ import datetime
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 
 __all__ = [
@@ -83,6 +84,10 @@ _DETECT_CANDIDATES = ["cp950", "big5hkscs", "gb18030", "cp1252"]
 # A file whose undecodable bytes are at most this share of its non-ASCII bytes is UTF-8 with
 # a few damaged bytes; Big5 read as UTF-8 fails on well over half of its non-ASCII bytes.
 _UTF8_MAX_BAD_SHARE = 0.05
+# Up to this share, a file that is not valid Big5 either is read as damaged UTF-8 (a short
+# file with a few bad bytes). Big5 text has at least a quarter of its non-ASCII bytes invalid
+# as UTF-8 (measured on the shared corpus re-encoded as CP950, 40 to 5000 characters).
+_UTF8_LENIENT_SHARE = 0.2
 _SURROGATE_RUN = re.compile("[\udc80-\udcff]+")
 _BINARY_CONTROLS = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 
@@ -129,6 +134,13 @@ def _decode(data: bytes, path: str) -> str:
     non_ascii = sum(1 for b in data if b >= 0x80)
     if bad <= _UTF8_MAX_BAD_SHARE * non_ascii:
         return _SURROGATE_RUN.sub("\ufffd", lenient)
+    if bad <= _UTF8_LENIENT_SHARE * non_ascii:
+        for codec in _BIG5_FAMILY:
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                continue
+        return _SURROGATE_RUN.sub("\ufffd", lenient)
     return _decode_detected(data, path)
 
 
@@ -171,8 +183,9 @@ def decode_transcript(data: bytes, path: str = "<bytes>") -> str:
 # ---------------------------------------------------------------------------------------
 # Text cleaning, dates, speaker labels (shared by both formats)
 
-# C0 controls except "\n" (tabs are handled before), DEL, C1 controls, and stray BOMs.
-_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ufeff]")
+# C0 controls except "\n" (tabs are handled before), DEL, C1 controls, stray BOMs, and lone
+# surrogates (undecodable bytes carried by text that did not come from decode_transcript).
+_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ufeff\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
@@ -258,7 +271,7 @@ def parse_transcript(text: str, *, name: str) -> tuple[dict, list[Turn]]:
     unknown) and the turns, numbered from 0. The list may be empty; :func:`read_transcript`
     treats that as an error.
     """
-    base = os.path.basename(name)
+    base = readable_name(os.path.basename(name))
     if is_markdown(text, base):
         from . import markdown_format as fmt
     else:
@@ -279,19 +292,78 @@ def parse_transcript(text: str, *, name: str) -> tuple[dict, list[Turn]]:
     return meeting, turns
 
 
+#: Files larger than this are refused (the largest real transcript is about 0.2 MB; parsing
+#: takes about 7 bytes of memory per byte of file, indexing about 12).
+MAX_FILE_MB = 20.0
+MAX_FILE_ENV = "CIVIC_SEARCH_MAX_FILE_MB"
+
+
+def max_file_mb() -> float:
+    """The size limit in MB: ``$CIVIC_SEARCH_MAX_FILE_MB`` if set and valid, else MAX_FILE_MB."""
+    try:
+        megabytes = float(os.environ.get(MAX_FILE_ENV) or MAX_FILE_MB)
+    except ValueError:
+        return MAX_FILE_MB
+    return megabytes if megabytes > 0 else MAX_FILE_MB
+
+
+def max_file_bytes() -> int:
+    return int(max_file_mb() * 2**20)
+
+
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def readable_name(name: str) -> str:
+    """A file name or path as text. Python carries bytes that are not UTF-8 in a file name as
+    lone surrogates, which cannot be stored or shown; such a path component is read as
+    Big5/CP950 (names from Taiwanese Windows archives) when it can be, else with U+FFFD."""
+    if not _LONE_SURROGATES.search(name):
+        return name
+    parts = []
+    for part in re.split(r"([/\\])", name):
+        if _LONE_SURROGATES.search(part):
+            raw = part.encode("utf-8", "surrogateescape") if not re.search("[\ud800-\udc7f]", part) else b""
+            try:
+                part = raw.decode("cp950") if raw else _LONE_SURROGATES.sub("\ufffd", part)
+            except UnicodeDecodeError:
+                part = raw.decode("utf-8", "replace")
+        parts.append(part)
+    return "".join(parts)
+
+
+def _read_bytes(path: str | os.PathLike, shown: str) -> bytes:
+    """The file's bytes; refuses folders, FIFOs and devices (without blocking on a FIFO) and
+    files over the size limit."""
+    limit = max_file_bytes()
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        with os.fdopen(os.open(path, flags), "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO, socket or device"
+                raise TranscriptError(shown, f"not a regular file ({kind})")
+            size = info.st_size
+            data = fh.read(limit + 1) if size <= limit else b""
+    except OSError as exc:
+        raise TranscriptError(shown, f"cannot read file ({exc.strerror or exc})") from None
+    if size > limit or len(data) > limit:
+        size = max(size, len(data))
+        raise TranscriptError(shown, f"file too large ({size / 2**20:.1f} MB; the limit is "
+                                     f"{max_file_mb():g} MB, set {MAX_FILE_ENV} to change it)")
+    return data
+
+
 def read_transcript(path: str | os.PathLike, *, meeting_id: str,
                     source: str | None = None) -> Meeting:
     """Read, hash, decode and parse one transcript file into a :class:`Meeting`.
 
     Raises :class:`TranscriptError` (message ``'<source>: <reason>'``) when the file cannot
-    be read, is empty, is binary, or yields no turn with any text.
+    be read, is not a regular file, is over the size limit (:func:`max_file_bytes`), is empty,
+    is binary, or yields no turn with any text.
     """
-    shown = str(path) if source is None else source
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise TranscriptError(shown, f"cannot read file ({exc.strerror or exc})") from None
+    shown = readable_name(str(path) if source is None else source)
+    data = _read_bytes(path, shown)
     if not data.strip():
         raise TranscriptError(shown, "empty file")
     text = decode_transcript(data, shown)

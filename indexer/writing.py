@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import marshal
 import multiprocessing
+import os
 import queue as queue_module
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,12 +155,20 @@ def index_jobs(sink: Sink, jobs: list[Job], report: Callable[[tuple], None]) -> 
         report(("done", job.path, job.meeting_id, len(meeting.turns)))
 
 
-def _worker(index_dir: str, jobs: list[Job], results) -> None:
+def _worker(index_dir: str, jobs: list[Job], results, parent: int) -> None:
     """Worker process: parse, analyse and write a segment of its own (with its turn store)."""
+
+    def report(message: tuple) -> None:
+        # A worker whose parent was killed would go on holding the inherited write lock for
+        # minutes, blocking the next run: it stops at the next file instead.
+        if os.getppid() != parent:
+            os._exit(1)
+        results.put(message)
+
     try:
         ix = whoosh_index.open_dir(index_dir, indexname=INDEX_NAME)
         sink = Sink(lean(SegmentWriter(ix, _lk=False, compound=False, codec=TurnCodec()), POOL_LIMIT_MB))
-        index_jobs(sink, jobs, results.put)
+        index_jobs(sink, jobs, report)
         if len(sink.store):
             segment = sink.writer._finalize_segment()
             write_store(index_dir, segment, sink.store)
@@ -179,7 +188,9 @@ def _worker(index_dir: str, jobs: list[Job], results) -> None:
 def run_workers(index_dir: str, parts: list[list[Job]], on_result) -> list:
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     results = context.Queue()
-    procs = [context.Process(target=_worker, args=(index_dir, part, results), daemon=True) for part in parts]
+    procs = [
+        context.Process(target=_worker, args=(index_dir, part, results, os.getpid()), daemon=True) for part in parts
+    ]
     for proc in procs:
         proc.start()
     segments = []
