@@ -62,3 +62,12 @@ def shared_corpus() -> Path:
     if not (corpus / "audreyt-transcript").is_dir():
         pytest.skip(f"shared corpus not found at {corpus} (set CIVIC_SEARCH_CORPUS to its path)")
     return corpus
+
+
+@pytest.fixture(scope="session")
+def shared_index(shared_corpus, tmp_path_factory) -> Path:
+    """An index of the whole shared corpus, built once per session (a few minutes). Read-only."""
+    directory = tmp_path_factory.mktemp("shared-index")
+    report = build_index([shared_corpus], directory)
+    assert not report.skipped, report.skipped[:5]
+    return directory

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from indexer.analysis import fold
-from indexer.build import build_index, scan
+from indexer.build import scan
 from indexer.search import SearchEngine
 from indexer.transcripts import read_transcript
 
@@ -93,14 +93,6 @@ def test_oracle_on_fixture_corpus(engine, fixture_corpus):
     originals = originals_of(fixture_corpus)
     queries = draw_queries(originals, {"cjk": 60, "latin": 10, "digits": 10, "mixed": 20}, seed=1)
     assert check_oracle(engine, turns, originals, queries) == []
-
-
-@pytest.fixture(scope="module")
-def shared_index(shared_corpus, tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("shared-index")
-    report = build_index([shared_corpus], directory)
-    assert not report.skipped, report.skipped[:5]
-    return directory
 
 
 @pytest.mark.corpus

@@ -806,15 +806,6 @@ def test_research_pages_have_no_inline_scripts_or_styles(client, url):
 # --- the shared corpus: every occurrence, counted by brute force -----------------------------------
 
 
-@pytest.fixture(scope="module")
-def shared_index(shared_corpus, tmp_path_factory):
-    from indexer.build import build_index
-
-    directory = tmp_path_factory.mktemp("shared-index")
-    build_index([shared_corpus], directory)
-    return directory
-
-
 @pytest.mark.corpus
 @pytest.mark.slow
 def test_kwic_counts_every_occurrence_in_the_shared_corpus(shared_corpus, shared_index):
