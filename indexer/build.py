@@ -206,7 +206,7 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-_ID_UNSAFE = re.compile(r"[\s/\\?#%&+]+")
+_ID_UNSAFE = re.compile(r"[\s/\\?#%&+\x00-\x1f\x7f-\x9f]+")
 
 
 def _base_meeting_id(path: Path) -> str:

@@ -21,6 +21,7 @@ import heapq
 import math
 import os
 import threading
+import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Iterator
 
 from .analysis import fold
 from .build import check_index
-from .errors import MeetingNotFound, QueryError
+from .errors import IndexOutdated, MeetingNotFound, QueryError
 from .evaluate import Evaluator
 from .query import And, DateRange, Field, Node, check_text, parse_date_range, parse_query, positive_texts
 from .results import (
@@ -51,6 +52,20 @@ PAGE_CACHE_SIZE = 512
 MAX_LIMIT = 10_000
 
 
+def _open_snapshot(index_dir: Path, attempts: int = 5) -> Snapshot:
+    """Open the newest generation. A commit landing meanwhile deletes the generation being
+    opened (its TOC, its segment files): then open the one after it."""
+    for attempt in range(attempts):
+        try:
+            check_index(index_dir)
+            return Snapshot(index_dir)
+        except (OSError, IndexOutdated):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 class SearchEngine:
     """Searches one index directory; reopens the index when a new generation is committed.
 
@@ -61,10 +76,9 @@ class SearchEngine:
     def __init__(self, index_dir: str | os.PathLike, *, cache_size: int = PAGE_CACHE_SIZE):
         self.index_dir = Path(index_dir)
         self.cache_size = cache_size
-        check_index(self.index_dir)
         self._lock = threading.RLock()
         self._pages: OrderedDict[tuple, SearchPage] = OrderedDict()
-        self._snapshot = Snapshot(self.index_dir)
+        self._snapshot = _open_snapshot(self.index_dir)  # checks the index too
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -78,8 +92,11 @@ class SearchEngine:
         if latest != current.generation:
             with self._lock:
                 if self._snapshot.generation != latest:
-                    check_index(self.index_dir)
-                    old, self._snapshot = self._snapshot, Snapshot(self.index_dir)
+                    try:
+                        fresh = _open_snapshot(self.index_dir)
+                    except (OSError, IndexOutdated):
+                        return self._snapshot  # keep answering; the next search tries again
+                    old, self._snapshot = self._snapshot, fresh
                     self._retire(old)
             current = self._snapshot
         return current

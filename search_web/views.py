@@ -10,7 +10,7 @@ import io
 import json
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, make_response, render_template, request
 
 from indexer.errors import CivicSearchError, MeetingNotFound, QueryError
 from indexer.export import export_rows, write_csv
@@ -279,8 +279,12 @@ def register_error_pages(app) -> None:
     @app.errorhandler(405)
     def method_not_allowed(err):
         if _wants_json():
-            return json_error("method not allowed", 405)
-        return _error_page(405, "不支援這個操作", "這個網址只接受 GET 請求。")
+            response = json_error("method not allowed", 405)
+        else:
+            response = make_response(_error_page(405, "不支援這個操作", "這個網址只接受 GET 請求。"))
+        if getattr(err, "valid_methods", None):  # a 405 must say what is allowed (RFC 9110)
+            response.headers["Allow"] = ", ".join(sorted(err.valid_methods))
+        return response
 
     @app.errorhandler(500)
     def server_error(err):

