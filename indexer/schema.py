@@ -24,7 +24,7 @@ from whoosh.formats import Existence, Positions
 from .analysis import BigramTokenizer, bigrams
 
 #: Bumped whenever the schema or the analysis changes in a way that needs a rebuild.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 TURN = "turn"
 MEETING = "meeting"

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from .errors import IndexOutdated
 from .schema import MEETING, TURN
 
-STORE_VERSION = 3
+STORE_VERSION = 4
 SIDECAR_EXT = ".turns"
 _MAGIC = b"CSTS"
 _HEADER = struct.Struct("<4sQ")
@@ -121,6 +121,13 @@ def _utf16(texts: list[str]) -> tuple[bytes, array]:
     return b"".join(chunks), offsets
 
 
+def _char_offsets(texts: list[str]) -> array:
+    offsets = array("Q", [0])
+    for text in texts:
+        offsets.append(offsets[-1] + len(text))
+    return offsets
+
+
 def write_store(index_dir: str, segment, store: SegmentStore) -> None:
     """Write a segment's store atomically and durably (before the segment is committed)."""
     path = os.path.join(index_dir, sidecar_name(segment))
@@ -136,6 +143,7 @@ def write_store(index_dir: str, segment, store: SegmentStore) -> None:
             "speakers": store.speakers,
             "meetings": store.meetings,
             "folded_offsets": folded_offsets.tobytes(),
+            "folded_chars": _char_offsets(store.folded).tobytes(),
             "text_offsets": text_offsets.tobytes(),
         },
         protocol=pickle.HIGHEST_PROTOCOL,
@@ -181,11 +189,10 @@ def read_store(index_dir: str, segment) -> StoreView:
         raise IndexOutdated(
             f"the turn store {path} is missing or damaged ({err}); rebuild the index with --rebuild"
         ) from err
-    # One decode for the whole segment, then slices: UTF-16 offsets are 2 bytes a code unit,
-    # and a character outside the BMP takes two, so slice the bytes, not the decoded string.
+    # One decode for the whole segment, then slices by character offsets (a character outside
+    # the BMP takes two UTF-16 code units, so byte offsets / 2 are not character offsets).
     decoded = folded_blob.decode("utf-16-le", "surrogatepass")
-    if len(decoded) * 2 == len(folded_blob):
-        folded = [decoded[a // 2 : b // 2] for a, b in zip(folded_offsets, folded_offsets[1:])]
-    else:
-        folded = [folded_blob[a:b].decode("utf-16-le", "surrogatepass") for a, b in zip(folded_offsets, folded_offsets[1:])]
+    chars = array("Q")
+    chars.frombytes(header["folded_chars"])
+    folded = [decoded[a:b] for a, b in zip(chars, chars[1:])]
     return StoreView(header, folded, blob, text_offsets)
