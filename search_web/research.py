@@ -8,18 +8,16 @@ forgiving as on the search page: a bad ``page`` or ``width`` falls back to the d
 
 from __future__ import annotations
 
-import io
 import json
 
 from flask import Blueprint, Response, current_app, render_template, request
 
 from indexer.errors import QueryError
-from indexer.export import write_csv
 from indexer.research import DEFAULT_WIDTH, kwic_object, occurrence_page, occurrence_rows, speakers_object
 
 from .app import get_engine
 from .params import SearchParams
-from .views import alias_expansions, page_numbers, query_error_message
+from .views import alias_expansions, csv_download, page_numbers, query_error_message
 
 bp = Blueprint("research", __name__)
 
@@ -86,13 +84,7 @@ def _kwic_download():
 def kwic_csv():
     """Every occurrence of the query in context as CSV (UTF-8 with BOM, one row per occurrence)."""
     _, rows, _ = _kwic_download()
-    stream = io.StringIO()
-    write_csv(rows, stream)
-    return Response(
-        stream.getvalue().encode("utf-8"),
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="civic-search-kwic.csv"'},
-    )
+    return csv_download(rows, "civic-search-kwic.csv")
 
 
 @bp.get("/kwic.json")
