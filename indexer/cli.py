@@ -43,6 +43,12 @@ def handle_errors(func):
             raise _fail(f"{err}. Run 'civic-search index --rebuild'.") from None
         except CivicSearchError as err:
             raise _fail(str(err)) from None
+        except BrokenPipeError:
+            # The reader went away (`civic-search search … | head`): stop quietly, as Unix
+            # tools do; point stdout at /dev/null so the interpreter's final flush cannot fail.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
         except OSError as err:
             where = f" ({err.filename})" if err.filename else ""
             raise _fail(f"{err.strerror or err}{where}") from None

@@ -201,3 +201,27 @@ def test_search_csv_has_bom_header_and_one_row_per_hit(run):
 
 def test_csv_and_json_together_is_a_usage_error(run):
     assert run("search", "x", "--csv", "--json").exit_code == 2
+
+
+def test_closed_pipe_stops_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    from indexer.build import build_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    turns = "".join(f"### 講者{i}：\n第{i}段發言的內容，內容足夠長，讓輸出超過管線的緩衝區。\n\n" for i in range(3000))
+    (corpus / "2024-06-01-長會議.md").write_text("# 2024-06-01 長會議\n\n" + turns, encoding="utf-8")
+    build_index([corpus], tmp_path / "ix", workers=1)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "indexer", "search", "發言", "--limit", "0", "--index", str(tmp_path / "ix")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`, long before the 3,000 hits are written
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141
+    assert stderr == ""
