@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--load-seconds", type=float, default=None, help="load test duration (default 20)")
     p.add_argument("--load-max", type=int, default=100_000, help="load test request budget")
+    p.add_argument("--serve-workers", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="civic-search serve --workers for the load test (default: the CPU cores)")
     p.add_argument("--compare", type=int, default=None, help="queries for the CLI-vs-API check (default 20)")
     p.add_argument("--growth", default=None, help="growth factors (default 1,2,4)")
     p.add_argument("--baselines", default="whoosh-jieba,sqlite,brute,tantivy",
@@ -223,7 +225,7 @@ def run_api(args, index_dir: Path, workdir: Path, queries):
     from .queries import spread
     from .results import ApiRun
 
-    with Server(str(index_dir), workdir / "server.log") as server:
+    with Server(str(index_dir), workdir / "server.log", workers=args.serve_workers) as server:
         consistency = compare_cli_api(server, [q.text for q in spread(queries, args.compare)])
         for q in queries:  # warm the server's engine once, as the in-process measurement does
             server.get(search_path(q.text))
@@ -232,7 +234,8 @@ def run_api(args, index_dir: Path, workdir: Path, queries):
             "repeated": drive(server, texts, args.clients, args.load_seconds, args.load_max),
             "distinct": drive(server, texts, args.clients, args.load_seconds, args.load_max, distinct=True),
         }
-        return ApiRun(server.start_seconds, consistency, loads, server.rss(), args.load_seconds, args.load_max)
+        return ApiRun(server.start_seconds, consistency, loads, server.rss(), args.load_seconds, args.load_max,
+                      server.workers)
 
 
 def growth_point(results, corpus: str, factor: int, workdir: Path, queries, repeats: int):

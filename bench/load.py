@@ -33,10 +33,11 @@ def free_port() -> int:
 
 
 class Server:
-    """``civic-search serve --index DIR --port P`` as a context manager."""
+    """``civic-search serve --index DIR --port P --workers N`` as a context manager."""
 
-    def __init__(self, index_dir: str, log_path: Path, start_timeout: float = 180.0):
+    def __init__(self, index_dir: str, log_path: Path, start_timeout: float = 180.0, workers: int = 1):
         self.index_dir = index_dir
+        self.workers = workers
         self.port = free_port()
         self.log_path = log_path
         self.start_timeout = start_timeout
@@ -46,7 +47,8 @@ class Server:
         self.log = open(self.log_path, "w", encoding="utf-8")
         started = time.perf_counter()
         self.proc = subprocess.Popen(
-            cli_command() + ["serve", "--index", self.index_dir, "--port", str(self.port)],
+            cli_command() + ["serve", "--index", self.index_dir, "--port", str(self.port),
+                             "--workers", str(self.workers)],
             stdout=self.log, stderr=subprocess.STDOUT, env=subprocess_env(),
         )
         deadline = started + self.start_timeout
@@ -83,7 +85,7 @@ class Server:
             conn.close()
 
     def rss(self) -> int:
-        """The server process's resident memory now (0 without psutil)."""
+        """The server's resident memory now, its worker processes included (0 without psutil)."""
         if not have_psutil():
             return 0
         import psutil

@@ -233,8 +233,10 @@ def _api(r: Results) -> list[str]:
                      _f(s["p50"]), _f(s["p95"]), _f(s["p99"]), str(ld.errors)])
     lines += _table(["phase", "clients", "duration", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows)
     clients = next(iter(a.loads.values())).clients if a.loads else 0
-    lines.append(f"`civic-search serve` (waitress) on loopback, started in {_f(a.start_seconds, '{:.1f}')} s; "
-                 f"server RSS after the load {_f(a.rss_after / MB, '{:.0f} MB') if a.rss_after else '—'}. "
+    processes = "one process" if a.workers == 1 else f"{a.workers} worker processes on one port"
+    lines.append(f"`civic-search serve --workers {a.workers}` (waitress in {processes}) on loopback, started in "
+                 f"{_f(a.start_seconds, '{:.1f}')} s; server RSS after the load (all its processes) "
+                 f"{_f(a.rss_after / MB, '{:.0f} MB') if a.rss_after else '—'}. "
                  f"{clients} client threads with keep-alive `http.client` connections request "
                  f"`/api/search?q=…` for the query set, each phase bounded at {a.seconds_budget:.0f} s and "
                  f"{a.max_requests} requests, after one warm-up pass. *repeated*: the query set in turn, so "

@@ -38,6 +38,7 @@ class ApiRun:
     rss_after: int
     seconds_budget: float
     max_requests: int
+    workers: int = 1  # civic-search serve --workers
 
 
 @dataclass

@@ -87,17 +87,23 @@ def _echo_skip(item) -> None:
     click.echo(f"skipped {item.path}: {item.reason}", err=True)
 
 
-def _engine(index_dir: Path | None):
-    """Open the search engine, building the index from the bundled corpus when there is none."""
+def _ensure_index(index_dir: Path | None) -> Path:
+    """The index directory, with an index built from the bundled corpus when there is none."""
     from .build import build_index, index_exists
-    from .search import SearchEngine
 
     directory = _index_dir(index_dir)
     if not index_exists(directory):
         click.echo(f"No index in {directory} yet: building it from the bundled corpus…", err=True)
         report = build_index(None, directory, on_skip=_echo_skip)
         click.echo(report.summary(), err=True)
-    return _closing(SearchEngine(directory))
+    return directory
+
+
+def _engine(index_dir: Path | None):
+    """Open the search engine, building the index from the bundled corpus when there is none."""
+    from .search import SearchEngine
+
+    return _closing(SearchEngine(_ensure_index(index_dir)))
 
 
 def _closing(engine):
@@ -296,19 +302,44 @@ def stats(index_dir, as_json) -> None:
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="Threads per worker process.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes sharing the port (searching is CPU-bound: up to one per core).")
 @handle_errors
-def serve(index_dir, host, port, threads) -> None:
+def serve(index_dir, host, port, threads, workers) -> None:
     """Serve the search page and JSON API with waitress."""
-    from waitress import serve as waitress_serve
+    from search_web import serving
 
+    if workers > 1 and not serving.CAN_FORK:
+        raise click.BadParameter("more than 1 needs os.fork, which Windows does not have; use --workers 1",
+                                 param_hint="'--workers'")
+    serving.listen_addresses(host, port)  # an unknown host is a one-line error before the index is opened
+
+    def started(directory) -> None:
+        processes = f" with {workers} worker processes" if workers > 1 else ""
+        click.echo(f"Serving {directory} at http://{host}:{port}/{processes} (Ctrl+C to stop)", err=True)
+
+    if workers == 1:
+        from waitress import serve as waitress_serve
+
+        app = _web_app(index_dir)
+        started(app.config["INDEX_DIR"])
+        waitress_serve(app, host=host, port=port, threads=threads, ident="civic-search")
+        return
+    # Build a missing index once, here, rather than in every worker; each worker opens its own
+    # engine after the fork (see search_web.serving).
+    directory = _ensure_index(index_dir)
+    sockets = serving.bind(host, port)
+    serving.serve_forked(handle_errors(lambda: _web_app(index_dir)), sockets, workers=workers, threads=threads,
+                         on_ready=lambda: started(directory))
+
+
+def _web_app(index_dir: Path | None):
+    """The web app over a newly opened engine (once per serving process)."""
     from search_web import create_app
 
     engine = _engine(index_dir)
-    app = create_app({"INDEX_DIR": str(engine.index_dir), "ENGINE": engine})
-    click.echo(f"Serving {engine.index_dir} at http://{host}:{port}/ (Ctrl+C to stop)", err=True)
-    waitress_serve(app, host=host, port=port, threads=threads, ident="civic-search")
-
+    return create_app({"INDEX_DIR": str(engine.index_dir), "ENGINE": engine})
 
 
 # --- research tools: keyword in context, timeline, speakers ------------------------------------

@@ -77,6 +77,28 @@ ODD_QUERIES = [
 ]
 
 
+def children_of(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (from /proc; psutil is not a test dependency)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def assert_no_traceback(text: str) -> None:
     for marker in TRACEBACK_MARKERS:
         assert marker not in text, f"{marker!r} in {text[:500]!r}"

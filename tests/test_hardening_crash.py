@@ -36,7 +36,7 @@ from indexer.cli import main
 from indexer.schema import INDEX_NAME
 from indexer.search import SearchEngine
 
-from hardening import one_line_error, write_transcript
+from hardening import alive, children_of, one_line_error, write_transcript
 
 REPO = Path(__file__).resolve().parent.parent
 QUERIES = ["開放政府", "淨零排碳", "speaker:唐鳳", "的", "台北 OR 臺中", "date:2021..2023 會議"]
@@ -64,28 +64,6 @@ def lock_is_free(index_dir: Path) -> bool:
         lock.release()
         return True
     return False
-
-
-def children_of(pid: int) -> list[int]:
-    """Direct child processes of ``pid`` (from /proc; psutil is not a test dependency)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def unreferenced_files(index_dir: Path) -> list[str]:
