@@ -129,7 +129,10 @@ class Supervisor:
 
     def run(self) -> None:
         """Serve until SIGTERM or SIGINT (returns), or raise ServeError if the workers cannot run."""
-        previous = {sig: signal.signal(sig, self._request_stop) for sig in _STOP_SIGNALS}
+        # A SIGINT ignored on the way in (a background job of a shell script, nohup) stays ignored,
+        # as it does for the single-process server.
+        previous = {sig: signal.signal(sig, self._request_stop) for sig in _STOP_SIGNALS
+                    if signal.getsignal(sig) is not signal.SIG_IGN}
         try:
             for _ in range(self.count):
                 self._spawn()
