@@ -17,14 +17,16 @@ meeting document (``kind == "meeting"``)
 from __future__ import annotations
 
 from whoosh.analysis import SpaceSeparatedTokenizer
-from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import ID, STORED, TEXT, Schema
-from whoosh.formats import Existence, Positions
+from whoosh.formats import Existence
 
 from .analysis import BigramTokenizer, bigrams
+from .codec import TurnCodec
+
+__all__ = ["SCHEMA_VERSION", "TURN", "MEETING", "INDEX_NAME", "GramsField", "WordsField", "TurnCodec", "make_schema"]
 
 #: Bumped whenever the schema or the analysis changes in a way that needs a rebuild.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 TURN = "turn"
 MEETING = "meeting"
@@ -41,6 +43,9 @@ class GramsField(TEXT):
     per bigram): Whoosh's writer is pure Python and this is its hottest loop.
     """
 
+    #: Written by :class:`~indexer.codec.TurnCodec` in its compact format.
+    compact_postings = True
+
     def __init__(self):
         super().__init__(analyzer=BigramTokenizer(), phrase=False, stored=False)
         self.format = Existence(field_boost=1.0)
@@ -51,36 +56,21 @@ class GramsField(TEXT):
 
 
 class WordsField(TEXT):
-    """Folded jieba words with ordinal positions (``Positions`` postings).
+    """Folded jieba words, document ids only (``Existence`` postings, compact format).
 
-    The value is the words joined by spaces; ``index`` builds the postings directly, as
-    Whoosh's ``Positions`` format would from a space-separated tokenizer.
+    The value is the words joined by spaces. Searching asks one thing of this field, which turns
+    have a term as a whole word (a ranking bonus), so positions would only cost space.
     """
 
+    compact_postings = True
+
     def __init__(self):
-        super().__init__(analyzer=SpaceSeparatedTokenizer(), phrase=True, stored=False)
-        self.format = Positions(field_boost=1.0)
+        super().__init__(analyzer=SpaceSeparatedTokenizer(), phrase=False, stored=False)
+        self.format = Existence(field_boost=1.0)
         self.scorable = False
 
     def index(self, value, **kwargs):
-        positions: dict[str, list[int]] = {}
-        for pos, word in enumerate(value.split()):
-            positions.setdefault(word, []).append(pos)
-        encode = self.format.encode
-        return [
-            (word.encode("utf-8"), len(poses), float(len(poses)), encode(poses))
-            for word, poses in sorted(positions.items())
-        ]
-
-
-class TurnCodec(W3Codec):
-    """Whoosh's codec without per-document length statistics.
-
-    Scores are computed by the search API from the folded texts, never by Whoosh's scorers, and
-    the stock codec stats a file for every posting it writes to fetch those lengths.
-    """
-
-    length_stats = False
+        return [(word.encode("utf-8"), 1, 1.0, b"") for word in sorted(set(value.split()))]
 
 
 def make_schema() -> Schema:
@@ -88,6 +78,8 @@ def make_schema() -> Schema:
     return Schema(
         # Indexed: kind (to list meeting documents) and meeting_id (to delete a meeting's
         # documents). Everything else is stored only: filters and scores never ask Whoosh.
+        # Turn documents store only speaker_name, organisation and section, where not empty
+        # (see indexer.writing.whoosh_fields): the rest is in the turn store.
         kind=ID(stored=True),
         meeting_id=ID(stored=True),
         turn=STORED(),

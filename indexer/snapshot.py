@@ -8,46 +8,25 @@ and meeting documents get an empty folded text, so that no scan can match them.
 How a term is answered (exact substring semantics): the term is folded; the document frequency
 of each of its bigrams is read; candidates come from the postings of the rarest bigram and are
 kept only when their folded text contains the term (``str.count`` also gives the term frequency
-for BM25). A term without a bigram (one character, or only punctuation) or whose rarest bigram
-is very common is answered by scanning the folded texts, as fast as reading that many postings.
+for BM25). A term without a bigram (one character, or only punctuation) is answered by scanning
+the folded texts.
 """
 
 from __future__ import annotations
 
 import bisect
 import threading
+from itertools import compress, repeat
 from pathlib import Path
-
-from whoosh.matching.wrappers import FilterMatcher
 
 from .analysis import bigrams, fold
 from .schema import INDEX_NAME, MEETING, TURN
 from .store import read_store
 
-#: Past this document frequency, scanning the folded texts beats reading postings.
-SCAN_THRESHOLD = 20_000
 #: A scan jumps from match to match until this many turns match, then goes turn by turn.
 SCAN_FIND_LIMIT = 2_000
 BM25_K1 = 1.2
 BM25_B = 0.75
-
-
-def _block_ids(matcher) -> list[int]:
-    """All ids of a posting list, a whole block at a time.
-
-    Whoosh's ``all_ids()`` makes several Python calls per posting; its W3 codec's leaf matcher
-    decodes ids a block (up to 128) at a time, so reading the block arrays directly is many times
-    faster for the thousands of postings a common bigram has. Other matchers take the slow path.
-    """
-    if not (hasattr(matcher, "_read_ids") and hasattr(matcher, "_next_block")):
-        return list(matcher.all_ids())
-    ids: list[int] = []
-    while matcher.is_active():
-        if matcher._ids is None:
-            matcher._read_ids()
-        ids.extend(matcher._ids[matcher._i :])
-        matcher._next_block()
-    return ids
 
 
 def desc(value: str) -> str:
@@ -113,6 +92,7 @@ class Snapshot:
         scale = BM25_K1 * BM25_B / self.avg_length
         base = BM25_K1 * (1.0 - BM25_B)
         self.norms = [base + scale * n for n in self.lengths]
+        self.norms_tf1 = [1.0 + n for n in self.norms]  # tf + norm for the common tf == 1
         self.meeting_docs: dict[str, list[int]] = {}
         self.speaker_docs: dict[str, list[int]] = {}
         folded_labels: dict[str, str] = {}
@@ -161,21 +141,15 @@ class Snapshot:
 
     @staticmethod
     def _segment_postings(segreader, offset: int, fieldname: str, term: str) -> list[int]:
-        ids: list[int] = []
-        if segreader.doc_frequency(fieldname, term):
-            matcher = segreader.postings(fieldname, term)
-            deleted = frozenset()
-            if isinstance(matcher, FilterMatcher):
-                matcher, deleted = matcher.child, segreader.deleted_docs_set
-            local = _block_ids(matcher)
-            if deleted:
-                local = [d for d in local if d not in deleted]
-            ids.extend([offset + d for d in local] if offset else local)
-        return ids
+        # TurnCodec's compact format decodes a whole posting list in C (see indexer.codec).
+        local = segreader._terms.ids(fieldname, term.encode("utf-8"))
+        if local and segreader.has_deletions():
+            deleted = segreader.deleted_docs_set
+            local = [d for d in local if d not in deleted]
+        return [offset + d for d in local] if offset else local
 
     def match_text(self, term: str, restrict: set[int] | None) -> dict[int, int]:
         """Turns whose folded text contains the folded ``term``: {doc: occurrences}."""
-        folded = self.folded
         candidates = None
         grams = bigrams(term)
         if grams:
@@ -185,24 +159,27 @@ class Snapshot:
                 return {}
             if restrict is not None and len(restrict) <= rarest_df:
                 candidates = restrict
-            elif rarest_df <= SCAN_THRESHOLD:
+            else:
                 candidates = self.postings("grams", rarest)
                 if restrict is not None:
-                    candidates = [g for g in candidates if g in restrict]
+                    candidates = list(filter(restrict.__contains__, candidates))
         elif restrict is not None:
             candidates = restrict
         if candidates is None:
             out = self.scan(term)
-            if not grams:
-                with self._df_lock:
-                    self._char_df[term] = len(out)
+            with self._df_lock:
+                self._char_df[term] = len(out)
             return out
-        out = {}
-        for g in candidates:
-            count = folded[g].count(term)
-            if count:
-                out[g] = count
-        return out
+        return self.count_in(list(candidates), term)
+
+    def count_in(self, docs: list[int], term: str) -> dict[int, int]:
+        """{doc: occurrences of ``term``} for those of ``docs`` whose folded text has it.
+
+        Written as chains of ``map``/``compress``/``filter`` so that the loop over (often tens of
+        thousands of) documents runs in C: a Python loop costs more than the counting itself.
+        """
+        counts = list(map(str.count, map(self.folded.__getitem__, docs), repeat(term)))
+        return dict(zip(compress(docs, counts), filter(None, counts)))
 
     def term_df(self, term: str) -> int:
         """Document frequency estimate for ``term``, the same whatever else the query holds."""
@@ -220,9 +197,10 @@ class Snapshot:
     def scan(self, term: str) -> dict[int, int]:
         """Every live turn containing ``term``, by scanning the folded texts: {doc: occurrences}.
 
-        A rare term is found by ``str.find`` over all texts joined into one string, one C-level
-        pass that jumps from match to match; once a term proves common (SCAN_FIND_LIMIT matching
-        turns), the rest is checked turn by turn, which is cheaper per turn than per match.
+        For terms without a bigram (one character, ``A``). A rare term is found by ``str.find``
+        over all texts joined into one string, one C-level pass that jumps from match to match;
+        once a term proves common (SCAN_FIND_LIMIT matching turns), the rest are counted turn by
+        turn, which is cheaper per turn than per match.
         """
         folded = self.folded
         if self._joined is None:
@@ -242,15 +220,11 @@ class Snapshot:
             g = bisect.bisect_right(starts, position) - 1
             out[g] = folded[g].count(term)
             if len(out) >= SCAN_FIND_LIMIT:
-                rest = range(g + 1, len(folded))
-                out.update({h: folded[h].count(term) for h in rest if term in folded[h]})
+                out.update(self.count_in(range(g + 1, len(folded)), term))
                 break
             position = joined.find(term, starts[g] + len(folded[g]) + 1)
         return out
 
     def word_docs(self, term: str, among: dict[int, int]) -> set[int]:
         """Those of ``among`` where ``term`` is a whole jieba word."""
-        df = self.doc_frequency("words", term)
-        if df == 0 or df > SCAN_THRESHOLD:
-            return set()
-        return {g for g in self.postings("words", term) if g in among}
+        return set(filter(among.__contains__, self.postings("words", term)))

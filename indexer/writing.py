@@ -134,10 +134,36 @@ class Sink:
         self.store = SegmentStore()
 
     def add(self, doc: dict) -> None:
-        text = doc.pop("text", "")
-        self.writer.add_document(**doc)
-        doc["text"] = text
+        self.writer.add_document(**whoosh_fields(doc))
         self.store.add(doc, doc.get("grams", ""))
+
+
+#: What Whoosh stores of a turn document, when not empty (the meeting page's labels).
+TURN_STORED = ("speaker_name", "organisation", "section")
+
+
+def whoosh_fields(doc: dict) -> dict:
+    """The fields Whoosh gets for a document of :func:`meeting_documents`.
+
+    A meeting document is stored whole (the planner and the meeting page read it). A turn
+    document is only indexed (kind, meeting id, grams, words) and stores its non-empty
+    :data:`TURN_STORED` labels: its meeting's title, date and source, its speaker and its text
+    are in the turn store, and storing them once per turn again made a tenth of the index.
+    """
+    if doc["kind"] != TURN:
+        return doc
+    fields = {
+        "kind": TURN,
+        "meeting_id": doc["meeting_id"],
+        "_stored_kind": None,
+        "_stored_meeting_id": None,
+        "grams": doc["grams"],
+        "words": doc["words"],
+    }
+    for name in TURN_STORED:
+        if doc.get(name):
+            fields[name] = doc[name]
+    return fields
 
 
 def index_jobs(sink: Sink, jobs: list[Job], report: Callable[[tuple], None]) -> None:

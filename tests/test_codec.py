@@ -1,0 +1,152 @@
+"""The compact postings format (indexer.codec): exact postings, Whoosh's reader API, damage."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh import index as whoosh_index
+
+from indexer.analysis import bigrams, fold, segment_words
+from indexer.build import build_index
+from indexer.codec import EXT, decode_ids, encode_ids
+from indexer.errors import IndexOutdated
+from indexer.schema import INDEX_NAME, TURN
+from indexer.search import SearchEngine
+from indexer.store import read_store
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(st.integers(min_value=0, max_value=2**32 - 1), min_size=1, max_size=400))
+def test_posting_lists_round_trip(ids):
+    ids = sorted(ids)
+    assert decode_ids(encode_ids(ids)) == ids
+
+
+@pytest.mark.parametrize("ids", [[0], [5], [0, 1, 2, 3], list(range(0, 100_000, 7)), [3, 70_000, 2**32 - 1]])
+def test_posting_lists_round_trip_at_type_edges(ids):
+    assert decode_ids(encode_ids(ids)) == ids
+
+
+def test_long_dense_lists_are_compressed():
+    ids = list(range(0, 60_000, 3))
+    assert len(encode_ids(ids)) < len(ids) // 4
+
+
+def expected_postings(index_dir):
+    """What the grams and words postings must be, from each segment's turn store and the
+    transcripts: {(segment id, field): {term: [docnums]}} for live turns."""
+    ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+    out = {}
+    with ix.reader() as reader:
+        for segreader, _ in reader.leaf_readers():
+            segment = segreader.segment()
+            view = read_store(str(index_dir), segment)
+            grams, words = {}, {}
+            for docnum, kind in enumerate(view.kinds):
+                if kind != TURN or segreader.is_deleted(docnum):
+                    continue
+                for gram in bigrams(view.folded[docnum]):
+                    grams.setdefault(gram, []).append(docnum)
+                for word in set(segment_words(view.text(docnum))):
+                    words.setdefault(word, []).append(docnum)
+            out[(segment.segment_id(), "grams")] = grams
+            out[(segment.segment_id(), "words")] = words
+    return out
+
+
+def actual_postings(index_dir):
+    ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+    out = {}
+    with ix.reader() as reader:
+        for segreader, _ in reader.leaf_readers():
+            for field in ("grams", "words"):
+                terms = {}
+                for text in segreader.lexicon(field):
+                    term = text.decode("utf-8")
+                    ids = [d for d in segreader.postings(field, term).all_ids() if not segreader.is_deleted(d)]
+                    assert segreader.doc_frequency(field, term) >= len(ids)
+                    if ids:
+                        terms[term] = ids
+                out[(segreader.segment().segment_id(), field)] = terms
+    return out
+
+
+def test_postings_are_exactly_the_bigrams_and_words_of_every_turn(index_dir):
+    assert actual_postings(index_dir) == expected_postings(index_dir)
+
+
+def test_postings_stay_exact_through_updates_and_merges(fixture_corpus, tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(fixture_corpus, corpus)
+    index = tmp_path / "ix"
+    build_index([corpus], index, workers=1)
+    for i in range(7):  # enough small commits for the merge policy to merge segments
+        (corpus / f"2024-05-{i + 1:02d}-加開{i}.md").write_text(
+            f"# 2024-05-{i + 1:02d} 加開{i}\n\n### 甲：\n第{i}次加開，討論淨零排碳與臺北PoC\n", encoding="utf-8"
+        )
+        build_index([corpus], index, workers=1)
+    changed = sorted(corpus.glob("*.md"))[0]
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n補充：淨零排碳\n", encoding="utf-8")
+    build_index([corpus], index, workers=1)  # a changed meeting: deletions in an old segment
+    assert actual_postings(index) == expected_postings(index)
+    engine = SearchEngine(index)
+    assert engine.search("加開", limit=0).total == 7
+    engine.close()
+
+
+def test_whoosh_term_api_on_compact_fields(index_dir):
+    ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+    with ix.reader() as reader:
+        segreader = next(iter(reader.leaf_readers()))[0]
+        gram = fold("淨零")
+        assert ("grams", gram.encode("utf-8")) in segreader._terms
+        assert ("grams", "不存在的詞".encode("utf-8")) not in segreader._terms
+        info = segreader.term_info("grams", gram)
+        ids = list(segreader.postings("grams", gram).all_ids())
+        assert info.doc_frequency() == len(ids) and (info.min_id(), info.max_id()) == (ids[0], ids[-1])
+        assert segreader.doc_frequency("grams", "不存在的詞") == 0
+        # Prefix expansion and cursors walk the field's sorted terms.
+        expanded = list(segreader.expand_prefix("grams", fold("淨")))
+        assert expanded and all(t.startswith(fold("淨").encode()) for t in expanded)
+        assert expanded == sorted(expanded)
+        cursor = segreader.cursor("grams")
+        assert cursor.find(gram) == gram and cursor.is_valid()
+        assert cursor.term_info().doc_frequency() == len(ids)
+
+
+def damaged_copy(index_dir, tmp_path, damage):
+    copy = tmp_path / "ix"
+    shutil.copytree(index_dir, copy)
+    for path in copy.glob(f"*{EXT}"):
+        damage(path)
+    return copy
+
+
+def test_a_truncated_postings_file_is_a_clear_error(index_dir, tmp_path):
+    copy = damaged_copy(index_dir, tmp_path, lambda p: p.write_bytes(p.read_bytes()[:100]))
+    with pytest.raises(IndexOutdated, match=r"postings file .*\.cpk is missing or damaged .*--rebuild"):
+        SearchEngine(copy)
+
+
+def test_a_missing_postings_file_is_a_clear_error(index_dir, tmp_path):
+    copy = damaged_copy(index_dir, tmp_path, lambda p: p.unlink())
+    with pytest.raises(IndexOutdated, match=r"postings file .*\.cpk is missing or damaged"):
+        SearchEngine(copy)
+
+
+def test_damaged_blocks_are_a_clear_error_when_searched(index_dir, tmp_path):
+    def scramble(path):
+        data = bytearray(path.read_bytes())
+        # Past the magic, before the block index: postings and dictionary blocks.
+        for i in range(16, len(data) // 2):
+            data[i] ^= 0x5A
+        path.write_bytes(bytes(data))
+
+    engine = SearchEngine(damaged_copy(index_dir, tmp_path, scramble))
+    with pytest.raises(IndexOutdated, match="missing or damaged"):
+        for query in ("淨零排碳", "開放政府", "會議", "數位", "市民", "資料"):
+            engine.search(query, limit=0)
+    engine.close()
