@@ -10,6 +10,7 @@ the others (and the exclusions) only on the documents still in play.
 from __future__ import annotations
 
 import math
+from itertools import compress
 
 from .analysis import bigrams, fold
 from .errors import QueryError
@@ -93,17 +94,21 @@ class Evaluator:
         df = max(snap.term_df(term), len(counts))
         idf = math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
         words = snap.word_docs(term, counts)
-        norms = snap.norms
         weight = idf * (BM25_K1 + 1.0)
-        out = {g: weight * tf / (tf + norms[g]) for g, tf in counts.items()}
-        for g in words:
-            out[g] *= 1.0 + WORD_BONUS
+        # weight * tf / (tf + norm), with the common tf == 1 done by C-level maps (see
+        # Snapshot.count_in): a common term matches tens of thousands of turns.
+        docs, tfs = list(counts), list(counts.values())
+        once = list(compress(docs, map((1).__eq__, tfs)))
+        out = dict(zip(once, map(weight.__truediv__, map(snap.norms_tf1.__getitem__, once))))
+        if len(once) < len(docs):
+            norms = snap.norms
+            out.update({g: weight * counts[g] / (counts[g] + norms[g]) for g in compress(docs, map((1).__ne__, tfs))})
+        if words:
+            out.update(zip(words, map((1.0 + WORD_BONUS).__mul__, map(out.__getitem__, words))))
         titled = {mid for mid, title in snap.folded_titles.items() if term in title}
         if titled:
-            mids, bonus = snap.meeting_ids, TITLE_BONUS * idf
-            for g in out:
-                if mids[g] in titled:
-                    out[g] += bonus
+            in_title = list(compress(docs, map(titled.__contains__, map(snap.meeting_ids.__getitem__, docs))))
+            out.update(zip(in_title, map((TITLE_BONUS * idf).__add__, map(out.__getitem__, in_title))))
         return out
 
     def field_docs(self, node: Field) -> set[int]:

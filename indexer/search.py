@@ -24,6 +24,7 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
+from itertools import compress
 from pathlib import Path
 from typing import Iterator
 
@@ -305,7 +306,7 @@ class ResultSet:
         self.scores = scores
         self.terms = [fold(t) for t in positive_texts(tree)]
         self.total = len(scores)
-        self.meeting_count = len({snap.meeting_ids[g] for g in scores})
+        self.meeting_count = len(set(map(snap.meeting_ids.__getitem__, scores)))
 
     def _date(self, g: int) -> str:
         snap = self.snap
@@ -332,7 +333,8 @@ class ResultSet:
             # The top scores come from a C-level heap; only documents tied with the last of
             # them need the full key, so equal scores still come out in a fixed order.
             threshold = heapq.nlargest(wanted, scores.values())[-1] if wanted else math.inf
-            return sorted((g for g, s in scores.items() if s >= threshold), key=key)[:wanted]
+            top = compress(scores, map(threshold.__le__, scores.values()))
+            return sorted(top, key=key)[:wanted]
         return sorted(scores, key=key)
 
     def hit(self, g: int) -> Hit:
