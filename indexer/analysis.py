@@ -29,6 +29,7 @@ import os
 import threading
 import unicodedata
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -41,6 +42,7 @@ __all__ = [
     "FoldedText",
     "fold_with_offsets",
     "bigrams",
+    "bigram_counts",
     "BigramTokenizer",
     "segment_words",
     "civic_dictionary_path",
@@ -141,6 +143,19 @@ def bigrams(folded: str) -> set[str]:
         for i in range(len(folded) - 1)
         if folded[i].isalnum() and folded[i + 1].isalnum()
     }
+
+
+def bigram_counts(folded: str) -> dict[str, int]:
+    """How often each indexed bigram occurs in an already folded string (overlaps counted).
+
+    >>> sorted(bigram_counts("零零零 ok ok").items())
+    [('ok', 2), ('零零', 2)]
+    """
+    return Counter(
+        folded[i : i + 2]
+        for i in range(len(folded) - 1)
+        if folded[i].isalnum() and folded[i + 1].isalnum()
+    )
 
 
 class BigramTokenizer(Tokenizer):

@@ -41,8 +41,8 @@ from whoosh.reading import TermInfo, TermNotFound
 from .errors import IndexOutdated
 
 EXT = ".cpk"
-FORMAT_VERSION = 1
-MAGIC = b"CSCPK001"
+FORMAT_VERSION = 2
+MAGIC = b"CSCPK002"
 _TRAILER = struct.Struct("<Q8s")
 #: Terms per dictionary block: one lookup decodes one block.
 BLOCK_TERMS = 64
@@ -51,6 +51,7 @@ INLINE_BYTES = 24
 #: Encoded lists at least this long are tried with zlib.
 COMPRESS_BYTES = 48
 _TYPECODES = "BHI"
+_SIZES = (1, 2, 4)
 _LIMITS = (0xFF, 0xFFFF, 0xFFFFFFFF)
 _ZLIB = 4
 _SWAP = sys.byteorder != "little"  # the file is little-endian whatever the machine
@@ -64,32 +65,64 @@ def _unreadable(name: str, err: Exception) -> IndexOutdated:
     return IndexOutdated(f"the postings file {name} is missing or damaged ({err}); rebuild the index with --rebuild")
 
 
-def encode_ids(ids: list[int]) -> bytes:
-    """One posting list (ascending document ids) as bytes: a code byte, then the deltas."""
-    deltas = [ids[0]] + [b - a for a, b in zip(ids, ids[1:])]
-    widest = max(deltas)
+def _packed(values: list[int]) -> tuple[int, bytes]:
+    """(width code, little-endian bytes) of values in the narrowest unsigned array type."""
+    widest = max(values)
     width = 0 if widest <= _LIMITS[0] else 1 if widest <= _LIMITS[1] else 2
-    packed = array(_TYPECODES[width], deltas)
+    packed = array(_TYPECODES[width], values)
     if _SWAP:
         packed.byteswap()
-    data = packed.tobytes()
+    return width, packed.tobytes()
+
+
+def _unpacked(width: int, data: bytes) -> array:
+    packed = array(_TYPECODES[width])
+    packed.frombytes(data)
+    if _SWAP:
+        packed.byteswap()
+    return packed
+
+
+def encode_postings(ids: list[int], counts: list[int] | None = None) -> bytes:
+    """One posting list as bytes: a code byte, then the id deltas and the counts (if any).
+
+    Code byte: bits 0-1 the ids' width, bit 2 zlib, bits 3-4 the counts' width + 1 (0 when
+    there are no counts or every count is 1).
+    """
+    width, data = _packed([ids[0]] + [b - a for a, b in zip(ids, ids[1:])])
+    code = width
+    if counts is not None and max(counts) > 1:
+        count_width, count_data = _packed(counts)
+        code |= (count_width + 1) << 3
+        data += count_data
     if len(data) >= COMPRESS_BYTES:
         squeezed = zlib.compress(data, 6)
         if len(squeezed) < len(data):
-            return bytes((width | _ZLIB,)) + squeezed
-    return bytes((width,)) + data
+            return bytes((code | _ZLIB,)) + squeezed
+    return bytes((code,)) + data
 
 
-def decode_ids(blob: bytes) -> list[int]:
+def decode_postings(blob: bytes) -> tuple[list[int], list[int] | None]:
+    """(ids, counts) of an encoded posting list; counts is None when every count is 1."""
     code = blob[0]
     data = blob[1:]
     if code & _ZLIB:
         data = zlib.decompress(data)
-    packed = array(_TYPECODES[code & 3])
-    packed.frombytes(data)
-    if _SWAP:
-        packed.byteswap()
-    return list(accumulate(packed))
+    width = code & 3
+    count_code = code >> 3
+    if not count_code:
+        return list(accumulate(_unpacked(width, data))), None
+    n = len(data) // (_SIZES[width] + _SIZES[count_code - 1])
+    split = n * _SIZES[width]
+    return list(accumulate(_unpacked(width, data[:split]))), list(_unpacked(count_code - 1, data[split:]))
+
+
+def encode_ids(ids: list[int]) -> bytes:
+    return encode_postings(ids)
+
+
+def decode_ids(blob: bytes) -> list[int]:
+    return decode_postings(blob)[0]
 
 
 class TurnCodec(W3Codec):
@@ -130,6 +163,7 @@ class CompactFieldWriter(base.FieldWriter):
         self._refs: list = []
         self._btext = b""
         self._ids: list[int] = []
+        self._counts: list[int] | None = None
         self.is_closed = False
 
     def _write(self, data: bytes) -> int:
@@ -144,6 +178,7 @@ class CompactFieldWriter(base.FieldWriter):
             self._inner.start_field(fieldname, fieldobj)
             return
         self._field = self._index.setdefault(fieldname, ([], [], [], [0]))
+        self._with_counts = bool(getattr(fieldobj, "compact_counts", False))
 
     def start_term(self, btext):
         if not self._compact:
@@ -151,10 +186,13 @@ class CompactFieldWriter(base.FieldWriter):
             return
         self._btext = btext
         self._ids = []
+        self._counts = [] if self._with_counts else None
 
     def add(self, docnum, weight, vbytes, length):
         if self._compact:
             self._ids.append(docnum)
+            if self._counts is not None:
+                self._counts.append(int(weight))
         else:
             self._inner.add(docnum, weight, vbytes, length)
 
@@ -162,7 +200,7 @@ class CompactFieldWriter(base.FieldWriter):
         if not self._compact:
             self._inner.finish_term()
             return
-        blob = encode_ids(self._ids)
+        blob = encode_postings(self._ids, self._counts)
         self._keys.append(self._btext)
         self._dfs.append(len(self._ids))
         self._refs.append(blob if len(blob) <= INLINE_BYTES else (self._write(blob), len(blob)))
@@ -267,15 +305,15 @@ class CompactTermsReader(base.TermsReader):
             return None
         return dfs[i], refs[i]
 
-    def _decode(self, ref) -> list[int]:
-        """The ids of a posting reference: inline bytes, or (offset, length) in the file."""
+    def _decode(self, ref) -> tuple[list[int], list[int] | None]:
+        """(ids, counts) of a posting reference: inline bytes, or (offset, length) in the file."""
         if isinstance(ref, bytes):
             blob = ref
         else:
             start, length = ref
             blob = self._data[start : start + length]
         try:
-            return decode_ids(blob)
+            return decode_postings(blob)
         except (zlib.error, ValueError, IndexError) as err:
             raise _unreadable(self._name, err) from err
 
@@ -288,16 +326,19 @@ class CompactTermsReader(base.TermsReader):
                 if key >= start:
                     yield key, df, ref
 
-    def ids(self, fieldname: str, tbytes: bytes) -> list[int]:
-        """The document ids of a term (deleted documents included), or [] when it is absent."""
+    def postings(self, fieldname: str, tbytes: bytes) -> tuple[list[int], list[int] | None]:
+        """(ids, counts) of a term, deleted documents included; counts is None when every
+        count is 1 (or the field has none); ([], None) when the term is absent."""
         if fieldname not in self._fields:
             raise KeyError(fieldname)
         found = self._find(fieldname, tbytes)
-        return self._decode(found[1]) if found else []
+        return self._decode(found[1]) if found else ([], None)
 
     def _terminfo(self, df: int, ref) -> TermInfo:
-        ids = self._decode(ref)
-        return TermInfo(weight=float(df), df=df, maxweight=1.0, minid=ids[0], maxid=ids[-1])
+        ids, counts = self._decode(ref)
+        weight = float(sum(counts)) if counts else float(df)
+        return TermInfo(weight=weight, df=df, maxweight=float(max(counts)) if counts else 1.0,
+                        minid=ids[0], maxid=ids[-1])
 
     # --- Whoosh's TermsReader interface ------------------------------------------------------
 
@@ -346,7 +387,12 @@ class CompactTermsReader(base.TermsReader):
         return self._terminfo(*found)
 
     def frequency(self, fieldname, tbytes):
-        return float(self.doc_frequency(fieldname, tbytes))
+        if fieldname not in self._fields:
+            return self._inner.frequency(fieldname, tbytes)
+        found = self._find(fieldname, tbytes)
+        if found is None:
+            raise KeyError((fieldname, tbytes))
+        return self._terminfo(*found).weight()
 
     def doc_frequency(self, fieldname, tbytes):
         if fieldname not in self._fields:
@@ -362,9 +408,10 @@ class CompactTermsReader(base.TermsReader):
         found = self._find(fieldname, tbytes)
         if found is None:
             raise TermNotFound(f"No term {fieldname}:{tbytes!r}")
-        ids = self._decode(found[1])
-        terminfo = TermInfo(weight=float(found[0]), df=found[0], maxweight=1.0, minid=ids[0], maxid=ids[-1])
-        return ListMatcher(ids, all_weights=1.0, format=format_, scorer=scorer,
+        ids, counts = self._decode(found[1])
+        terminfo = self._terminfo(*found)
+        weights = [float(c) for c in counts] if counts else None
+        return ListMatcher(ids, weights, all_weights=None if weights else 1.0, format=format_, scorer=scorer,
                            term=(fieldname, tbytes), terminfo=terminfo)
 
     def close(self):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from itertools import compress
+from operator import add, truediv
 
 from .analysis import bigrams, fold
 from .errors import QueryError
@@ -95,14 +96,11 @@ class Evaluator:
         idf = math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
         words = snap.word_docs(term, counts)
         weight = idf * (BM25_K1 + 1.0)
-        # weight * tf / (tf + norm), with the common tf == 1 done by C-level maps (see
+        # weight * tf / (tf + norm) for every match, as chains of C-level maps (see
         # Snapshot.count_in): a common term matches tens of thousands of turns.
         docs, tfs = list(counts), list(counts.values())
-        once = list(compress(docs, map((1).__eq__, tfs)))
-        out = dict(zip(once, map(weight.__truediv__, map(snap.norms_tf1.__getitem__, once))))
-        if len(once) < len(docs):
-            norms = snap.norms
-            out.update({g: weight * counts[g] / (counts[g] + norms[g]) for g in compress(docs, map((1).__ne__, tfs))})
+        norms = map(snap.norms.__getitem__, docs)
+        out = dict(zip(docs, map(truediv, map(weight.__mul__, tfs), map(add, tfs, norms))))
         if words:
             out.update(zip(words, map((1.0 + WORD_BONUS).__mul__, map(out.__getitem__, words))))
         titled = {mid for mid, title in snap.folded_titles.items() if term in title}

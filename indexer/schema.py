@@ -3,11 +3,11 @@
 The index holds two kinds of document:
 
 turn document (``kind == "turn"``)
-    One speaker turn. ``grams`` (folded text bigrams, document ids only) finds candidate turns
-    for a text term; ``words`` holds the folded jieba words (with ordinal positions) for ranking.
-    Meeting fields (id, title, date, source) are denormalised for filtering and display.
-    ``speaker:``, ``title:`` and date filters need no postings: they are evaluated on the few
-    thousand distinct labels held in each segment's turn store (see :mod:`indexer.store`).
+    One speaker turn. ``grams`` (folded text bigrams, ids and counts) finds candidate turns
+    for a text term; ``words`` holds the folded jieba words (ids only) for ranking. Its meeting,
+    turn number, speaker and text are in the segment's turn store (see :mod:`indexer.store`):
+    ``speaker:``, ``title:`` and date filters need no postings, they are evaluated on the few
+    thousand distinct labels held there.
 meeting document (``kind == "meeting"``)
     One per transcript file: its metadata, the path it was read from and the content hash that
     makes indexing incremental. Committing meetings and turns in the same Whoosh commit keeps
@@ -20,13 +20,13 @@ from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.formats import Existence
 
-from .analysis import BigramTokenizer, bigrams
+from .analysis import BigramTokenizer, bigram_counts
 from .codec import TurnCodec
 
 __all__ = ["SCHEMA_VERSION", "TURN", "MEETING", "INDEX_NAME", "GramsField", "WordsField", "TurnCodec", "make_schema"]
 
 #: Bumped whenever the schema or the analysis changes in a way that needs a rebuild.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 TURN = "turn"
 MEETING = "meeting"
@@ -35,16 +35,18 @@ INDEX_NAME = "MAIN"
 
 
 class GramsField(TEXT):
-    """Indexed bigrams of a folded text, document ids only (``Existence`` postings).
+    """Indexed bigrams of a folded text: document ids and how often each bigram occurs.
 
-    Positions would cost the writer more per posting and give nothing: exactness comes from
-    verifying candidates against their folded text. ``index`` produces the postings directly
-    from :func:`~indexer.analysis.bigrams` (what :class:`BigramTokenizer` emits, without a Token
-    per bigram): Whoosh's writer is pure Python and this is its hottest loop.
+    No positions: exactness comes from verifying candidates against their folded text. The
+    counts let a two-character term (most common queries: 我們, 這個, 可以) be answered and
+    scored from its postings alone, without reading the texts of tens of thousands of turns.
+    ``index`` produces the postings directly from :func:`~indexer.analysis.bigram_counts`
+    (without a Token per bigram): Whoosh's writer is pure Python and this is its hottest loop.
     """
 
-    #: Written by :class:`~indexer.codec.TurnCodec` in its compact format.
+    #: Written by :class:`~indexer.codec.TurnCodec` in its compact format, with the counts.
     compact_postings = True
+    compact_counts = True
 
     def __init__(self):
         super().__init__(analyzer=BigramTokenizer(), phrase=False, stored=False)
@@ -52,7 +54,7 @@ class GramsField(TEXT):
         self.scorable = False
 
     def index(self, value, **kwargs):
-        return [(gram.encode("utf-8"), 1, 1.0, b"") for gram in sorted(bigrams(value))]
+        return [(gram.encode("utf-8"), n, float(n), b"") for gram, n in sorted(bigram_counts(value).items())]
 
 
 class WordsField(TEXT):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from itertools import compress, repeat
+from itertools import compress, filterfalse, repeat
 from pathlib import Path
 
 from .analysis import bigrams, fold
@@ -92,7 +92,6 @@ class Snapshot:
         scale = BM25_K1 * BM25_B / self.avg_length
         base = BM25_K1 * (1.0 - BM25_B)
         self.norms = [base + scale * n for n in self.lengths]
-        self.norms_tf1 = [1.0 + n for n in self.norms]  # tf + norm for the common tf == 1
         self.meeting_docs: dict[str, list[int]] = {}
         self.speaker_docs: dict[str, list[int]] = {}
         folded_labels: dict[str, str] = {}
@@ -133,20 +132,37 @@ class Snapshot:
 
     def postings(self, fieldname: str, term: str) -> list[int]:
         """Global numbers of the live documents whose ``fieldname`` has ``term``."""
-        ids: list[int] = []
+        out: list[int] = []
+        tbytes = term.encode("utf-8")
         with self.io_lock:
             for segreader, offset in self.leaves:
-                ids.extend(self._segment_postings(segreader, offset, fieldname, term))
-        return ids
+                ids = segreader._terms.postings(fieldname, tbytes)[0]
+                if ids and segreader.has_deletions():
+                    ids = list(filterfalse(segreader.deleted_docs_set.__contains__, ids))
+                out.extend(map(offset.__add__, ids) if offset else ids)
+        return out
 
-    @staticmethod
-    def _segment_postings(segreader, offset: int, fieldname: str, term: str) -> list[int]:
-        # TurnCodec's compact format decodes a whole posting list in C (see indexer.codec).
-        local = segreader._terms.ids(fieldname, term.encode("utf-8"))
-        if local and segreader.has_deletions():
-            deleted = segreader.deleted_docs_set
-            local = [d for d in local if d not in deleted]
-        return [offset + d for d in local] if offset else local
+    def posting_counts(self, fieldname: str, term: str) -> dict[int, int]:
+        """{global number: count} of the live documents whose ``fieldname`` has ``term``.
+
+        The counts are the grams field's bigram counts (1 for a field without counts). TurnCodec's
+        compact format decodes a whole posting list in C (see :mod:`indexer.codec`).
+        """
+        out: dict[int, int] = {}
+        tbytes = term.encode("utf-8")
+        with self.io_lock:
+            for segreader, offset in self.leaves:
+                ids, counts = segreader._terms.postings(fieldname, tbytes)
+                if not ids:
+                    continue
+                if offset:
+                    ids = [offset + d for d in ids]
+                found = dict(zip(ids, counts)) if counts else dict.fromkeys(ids, 1)
+                if segreader.has_deletions():
+                    for d in segreader.deleted_docs_set:
+                        found.pop(offset + d, None)
+                out.update(found)
+        return out
 
     def match_text(self, term: str, restrict: set[int] | None) -> dict[int, int]:
         """Turns whose folded text contains the folded ``term``: {doc: occurrences}."""
@@ -159,6 +175,13 @@ class Snapshot:
                 return {}
             if restrict is not None and len(restrict) <= rarest_df:
                 candidates = restrict
+            elif len(term) == 2 and term[0] != term[1]:
+                # The term is one bigram and cannot overlap itself, so its bigram count is
+                # exactly str.count's: the postings are the answer, no text needs reading.
+                found = self.posting_counts("grams", term)
+                if restrict is not None:
+                    found = {g: found[g] for g in filter(restrict.__contains__, found)}
+                return found
             else:
                 candidates = self.postings("grams", rarest)
                 if restrict is not None:

@@ -71,3 +71,24 @@ def shared_index(shared_corpus, tmp_path_factory) -> Path:
     report = build_index([shared_corpus], directory)
     assert not report.skipped, report.skipped[:5]
     return directory
+
+
+@pytest.fixture
+def engine_of(tmp_path):
+    """Index a few transcripts written from strings ({file name: text}) and open an engine."""
+    from indexer.search import SearchEngine
+
+    opened = []
+
+    def build(files: dict[str, str]):
+        corpus = tmp_path / "corpus"
+        corpus.mkdir(exist_ok=True)
+        for name, text in files.items():
+            (corpus / name).write_text(text, encoding="utf-8")
+        build_index([corpus], tmp_path / "ix", workers=1)
+        opened.append(SearchEngine(tmp_path / "ix"))
+        return opened[-1]
+
+    yield build
+    for engine in opened:
+        engine.close()

@@ -1,4 +1,3 @@
-import os
 import shutil
 from pathlib import Path
 
@@ -165,15 +164,11 @@ def test_small_segments_merge_with_their_turn_stores(corpus, tmp_path):
     engine.close()
 
 
-def test_characters_outside_the_bmp_survive_the_turn_store(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "2024-05-05-罕用字.md").write_text(
-        "# 2024-05-05 罕用字\n\n### 甲：\n地名𡘙有罕用字😀，還有台北。\n\n### 乙：\n第二段提到台北。\n", encoding="utf-8"
+def test_characters_outside_the_bmp_survive_the_turn_store(engine_of):
+    engine = engine_of(
+        {"2024-05-05-罕用字.md": "# 2024-05-05 罕用字\n\n### 甲：\n地名𡘙有罕用字😀，還有台北。\n\n### 乙：\n第二段提到台北。\n"}
     )
-    build_index([corpus], tmp_path / "ix", workers=1)
-    engine = SearchEngine(tmp_path / "ix")
     assert [h.snippet for h in engine.search("𡘙", limit=0).hits] == ["地名<mark>𡘙</mark>有罕用字😀，還有台北。"]
     assert [h.speaker for h in engine.search("台北", limit=0, sort="date").hits] == ["甲", "乙"]
     assert engine.meeting("2024-05-05-罕用字").turns[1].text == "第二段提到台北。"
-    engine.close()
+    

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
-from indexer.analysis import bigrams, fold, segment_words
+from indexer.analysis import bigram_counts, fold, segment_words
 from indexer.build import build_index
-from indexer.codec import EXT, decode_ids, encode_ids
+from indexer.codec import EXT, decode_ids, decode_postings, encode_ids, encode_postings
 from indexer.errors import IndexOutdated
 from indexer.schema import INDEX_NAME, TURN
 from indexer.search import SearchEngine
@@ -30,6 +30,22 @@ def test_posting_lists_round_trip_at_type_edges(ids):
     assert decode_ids(encode_ids(ids)) == ids
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.integers(min_value=0, max_value=2**32 - 1), st.integers(min_value=1, max_value=2**32 - 1),
+                       min_size=1, max_size=300))
+def test_posting_lists_with_counts_round_trip(postings):
+    ids = sorted(postings)
+    counts = [postings[d] for d in ids]
+    decoded_ids, decoded_counts = decode_postings(encode_postings(ids, counts))
+    assert decoded_ids == ids
+    assert (decoded_counts or [1] * len(ids)) == counts
+
+
+def test_all_ones_counts_cost_nothing():
+    ids = list(range(0, 3000, 5))
+    assert encode_postings(ids, [1] * len(ids)) == encode_postings(ids)
+
+
 def test_long_dense_lists_are_compressed():
     ids = list(range(0, 60_000, 3))
     assert len(encode_ids(ids)) < len(ids) // 4
@@ -37,7 +53,7 @@ def test_long_dense_lists_are_compressed():
 
 def expected_postings(index_dir):
     """What the grams and words postings must be, from each segment's turn store and the
-    transcripts: {(segment id, field): {term: [docnums]}} for live turns."""
+    transcripts: {(segment id, field): {term: [(docnum, count)]}} for live turns."""
     ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
     out = {}
     with ix.reader() as reader:
@@ -48,10 +64,10 @@ def expected_postings(index_dir):
             for docnum, kind in enumerate(view.kinds):
                 if kind != TURN or segreader.is_deleted(docnum):
                     continue
-                for gram in bigrams(view.folded[docnum]):
-                    grams.setdefault(gram, []).append(docnum)
+                for gram, count in bigram_counts(view.folded[docnum]).items():
+                    grams.setdefault(gram, []).append((docnum, count))
                 for word in set(segment_words(view.text(docnum))):
-                    words.setdefault(word, []).append(docnum)
+                    words.setdefault(word, []).append((docnum, 1))
             out[(segment.segment_id(), "grams")] = grams
             out[(segment.segment_id(), "words")] = words
     return out
@@ -66,15 +82,20 @@ def actual_postings(index_dir):
                 terms = {}
                 for text in segreader.lexicon(field):
                     term = text.decode("utf-8")
-                    ids = [d for d in segreader.postings(field, term).all_ids() if not segreader.is_deleted(d)]
-                    assert segreader.doc_frequency(field, term) >= len(ids)
-                    if ids:
-                        terms[term] = ids
+                    matcher = segreader.postings(field, term)
+                    postings = []
+                    while matcher.is_active():  # Whoosh's matcher API, as its merges read it
+                        postings.append((matcher.id(), int(matcher.weight())))
+                        matcher.next()
+                    assert segreader.doc_frequency(field, term) >= len(postings)
+                    if postings:
+                        terms[term] = postings
                 out[(segreader.segment().segment_id(), field)] = terms
     return out
 
 
 def test_postings_are_exactly_the_bigrams_and_words_of_every_turn(index_dir):
+    # Bigram counts included: a two-character term is answered from them alone.
     assert actual_postings(index_dir) == expected_postings(index_dir)
 
 
@@ -150,3 +171,22 @@ def test_damaged_blocks_are_a_clear_error_when_searched(index_dir, tmp_path):
         for query in ("淨零排碳", "開放政府", "會議", "數位", "市民", "資料"):
             engine.search(query, limit=0)
     engine.close()
+
+
+def test_two_character_terms_answered_from_counts_equal_counting_the_texts(engine):
+    snap = engine.snapshot()
+    every = sorted({gram for text in snap.folded for gram in bigram_counts(text)})
+    doubled = [gram for gram in every if gram[0] == gram[1]]  # can overlap: counted in the texts
+    assert len(every) > 1000
+    for term in every[:: len(every) // 400] + doubled:
+        assert snap.match_text(term, None) == snap.count_in(range(len(snap.folded)), term), term
+        restrict = set(list(snap.count_in(range(len(snap.folded)), term))[::2]) | {0, 1, 2}
+        expected = {g: n for g, n in snap.count_in(sorted(restrict), term).items()}
+        assert snap.match_text(term, restrict) == expected, term
+
+
+def test_self_overlapping_two_character_terms_count_like_str_count(engine_of):
+    engine = engine_of({"2024-06-01-笑聲.md": "# 2024-06-01 笑聲\n\n### 甲：\n哈哈哈，預算2000萬，哈哈。\n\n### 乙：\n哈哈哈哈\n"})
+    snap = engine.snapshot()
+    for term, expected in (("哈哈", [2, 2]), ("00", [1]), ("20", [1])):
+        assert sorted(snap.match_text(term, None).values()) == expected, term
