@@ -287,11 +287,17 @@ def build_index(
             writer.delete_by_term("meeting_id", mid)
         report.removed = len(removed_ids)
         commit(sink, index_dir, segments, rebuild)
-    except BaseException:
+    except BaseException as err:
         try:
             writer.cancel()
         except Exception:
             pass
+        if isinstance(err, OSError):
+            # Reading problems are per file (reported and skipped); an OSError here is a write
+            # (a posting pool spill, a segment file): nothing was committed.
+            raise IndexWriteError(
+                f"could not write the index ({err.strerror or err}); the previous index is unchanged"
+            ) from err
         raise
     report.rebuilt = rebuild
     _write_meta(index_dir)

@@ -236,7 +236,7 @@ def run_workers(index_dir: str, parts: list[list[Job]], on_result) -> list:
             elif kind == "end":
                 ended += 1
             elif kind == "error":
-                raise IndexWriteError(f"an indexing worker failed: {message[1]}")
+                raise IndexWriteError(f"an indexing worker failed ({message[1]}); the previous index is unchanged")
             else:
                 on_result(message)
     finally:

@@ -200,9 +200,9 @@ FAILURES = {
     "toc-disk-full": (whoosh.writing.SegmentWriter, "_commit_toc", errno.ENOSPC, 1, COMMITTED),
     "toc-permission": (whoosh.writing.SegmentWriter, "_commit_toc", errno.EACCES, 1, COMMITTED),
     "store-disk-full": (indexer.writing, "write_store", errno.ENOSPC, 1, COMMITTED),
-    "worker-store-disk-full": (indexer.writing, "write_store", errno.ENOSPC, 2, "No space left on device"),
-    "spill-disk-full": (indexer.writing.LeanPool, "save", errno.ENOSPC, 1, "No space left on device"),
-    "worker-spill-disk-full": (indexer.writing.LeanPool, "save", errno.ENOSPC, 2, "No space left on device"),
+    "worker-store-disk-full": (indexer.writing, "write_store", errno.ENOSPC, 2, COMMITTED),
+    "spill-disk-full": (indexer.writing.LeanPool, "save", errno.ENOSPC, 1, COMMITTED),
+    "worker-spill-disk-full": (indexer.writing.LeanPool, "save", errno.ENOSPC, 2, COMMITTED),
 }
 
 
