@@ -31,7 +31,8 @@ import sys
 import zlib
 from array import array
 from collections import OrderedDict
-from itertools import accumulate
+from itertools import accumulate, islice
+from operator import sub
 from typing import Iterator
 
 from whoosh.codec import base
@@ -90,7 +91,7 @@ def encode_postings(ids: list[int], counts: list[int] | None = None) -> bytes:
     Code byte: bits 0-1 the ids' width, bit 2 zlib, bits 3-4 the counts' width + 1 (0 when
     there are no counts or every count is 1).
     """
-    width, data = _packed([ids[0]] + [b - a for a, b in zip(ids, ids[1:])])
+    width, data = _packed([ids[0], *map(sub, islice(ids, 1, None), ids)])
     code = width
     if counts is not None and max(counts) > 1:
         count_width, count_data = _packed(counts)
@@ -167,6 +168,30 @@ class CompactFieldWriter(base.FieldWriter):
         self._counts: list[int] | None = None
         self.is_closed = False
 
+    def add_postings(self, schema, lengths, items):
+        """Write a segment's postings: whole terms when the pool offers them (see
+        :class:`indexer.pool.TermStream`), else Whoosh's posting tuples one at a time."""
+        by_term = getattr(items, "by_term", None)
+        if by_term is None:
+            return super().add_postings(schema, lengths, items)
+        current = None
+        for fieldname, btext, pairs in by_term():
+            if fieldname != current:
+                if current is not None:
+                    self.finish_field()
+                self.start_field(fieldname, schema[fieldname])
+                current = fieldname
+            ids, counts = pairs[0::2], pairs[1::2]
+            if self._compact:
+                self._add_term(btext, ids, counts if self._with_counts else None)
+            else:
+                self._inner.start_term(btext)
+                for docnum, count in zip(ids, counts):
+                    self._inner.add(docnum, float(count), b"", 0)
+                self._inner.finish_term()
+        if current is not None:
+            self.finish_field()
+
     def _write(self, data: bytes) -> int:
         offset = self._offset
         self._file.write(data)
@@ -201,9 +226,12 @@ class CompactFieldWriter(base.FieldWriter):
         if not self._compact:
             self._inner.finish_term()
             return
-        blob = encode_postings(self._ids, self._counts)
-        self._keys.append(self._btext)
-        self._dfs.append(len(self._ids))
+        self._add_term(self._btext, self._ids, self._counts)
+
+    def _add_term(self, btext: bytes, ids, counts) -> None:
+        blob = encode_postings(ids, counts)
+        self._keys.append(btext)
+        self._dfs.append(len(ids))
         self._refs.append(blob if len(blob) <= INLINE_BYTES else (self._write(blob), len(blob)))
         self._field[3][0] += 1
         if len(self._keys) >= BLOCK_TERMS:

@@ -8,7 +8,6 @@ naming every segment, after every segment's turn store is on disk.
 
 from __future__ import annotations
 
-import marshal
 import multiprocessing
 import os
 import queue as queue_module
@@ -17,16 +16,16 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from whoosh import index as whoosh_index
-from whoosh.writing import PostingPool, SegmentWriter
+from whoosh.writing import SegmentWriter
 
 from .analysis import fold, segment_words
 from .errors import IndexWriteError
+from .pool import TermPool
 from .schema import INDEX_NAME, MEETING, TURN, TurnCodec
 from .store import SegmentStore, read_store, write_store
 from .transcripts import Meeting, TranscriptError, read_transcript
 
-#: Postings held in memory per writer before a sorted run is spilled (see LeanPool), as
-#: Whoosh estimates it; the real footprint is about twice that (~250 bytes a posting).
+#: Postings held in memory per writer before they are spilled to a run file (see TermPool).
 POOL_LIMIT_MB = 128
 
 
@@ -74,55 +73,9 @@ def meeting_documents(meeting: Meeting, path_key: str) -> Iterator[dict]:
         }
 
 
-class LeanPool(PostingPool):
-    """Whoosh's posting pool, made cheap per posting.
-
-    ``PostingPool.add`` checks types and estimates each posting's size in Python on every call;
-    a fixed estimate decides just as well when to spill. And where Whoosh spills postings to
-    disk one ``pickle.dump`` at a time and reads them back one ``pickle.load`` at a time (about
-    10 µs a posting, a third of a large build), this pool writes each sorted run as a few large
-    ``marshal`` chunks and streams them back chunk by chunk, so memory stays bounded by
-    ``limitmb`` at a fraction of the cost.
-    """
-
-    CHUNK = 65_536
-
-    def add(self, item) -> None:
-        self.currentsize += 120
-        if self.currentsize > self.limit:
-            self.save()
-        self.current.append(item)
-
-    def save(self) -> None:
-        current = self.current
-        if current:
-            current.sort()
-            path, handle = self._new_run()
-            with handle:
-                for start in range(0, len(current), self.CHUNK):
-                    marshal.dump(current[start : start + self.CHUNK], handle)
-            self._add_run(path)
-            self.current = []
-        self.currentsize = 0
-
-    def _read_run(self, path):
-        handle = self._open_run(path)
-        try:
-            while True:
-                try:
-                    chunk = marshal.load(handle)
-                except EOFError:
-                    return
-                yield from chunk
-        finally:
-            handle.close()
-            self._remove_run(path)
-
-
 def lean(writer, limitmb: int):
-    writer.pool = LeanPool(writer._tempstorage, writer.newsegment, limitmb=limitmb)
-    # Every field that can get postings, so the segment writer sees them all.
-    writer.pool.fieldnames.update(name for name, field in writer.schema.items() if field.indexed)
+    """The writer with our per-term posting pool in place of Whoosh's sorting pool."""
+    writer.pool = TermPool(writer._tempstorage, writer.schema, limitmb)
     return writer
 
 

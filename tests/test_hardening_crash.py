@@ -201,8 +201,8 @@ FAILURES = {
     "toc-permission": (whoosh.writing.SegmentWriter, "_commit_toc", errno.EACCES, 1, COMMITTED),
     "store-disk-full": (indexer.writing, "write_store", errno.ENOSPC, 1, COMMITTED),
     "worker-store-disk-full": (indexer.writing, "write_store", errno.ENOSPC, 2, COMMITTED),
-    "spill-disk-full": (indexer.writing.LeanPool, "save", errno.ENOSPC, 1, COMMITTED),
-    "worker-spill-disk-full": (indexer.writing.LeanPool, "save", errno.ENOSPC, 2, COMMITTED),
+    "spill-disk-full": (indexer.pool.TermPool, "save", errno.ENOSPC, 1, COMMITTED),
+    "worker-spill-disk-full": (indexer.pool.TermPool, "save", errno.ENOSPC, 2, COMMITTED),
 }
 
 
