@@ -62,7 +62,7 @@ class Snapshot:
         self.meetings: dict[str, tuple[str, str, str]] = {}
         self.meeting_docnum: dict[str, int] = {}
         self._views: list[tuple[int, object]] = []
-        live_turn: list[bool] = []
+        self.live: list[int] = []
         for segreader, offset in self.leaves:
             if segreader.segment() is None:
                 continue  # an index with no segment yet (nothing indexed): Whoosh's EmptyReader
@@ -77,30 +77,23 @@ class Snapshot:
                 self.folded.extend("" if d in deleted else t for d, t in enumerate(view.folded))
             else:
                 self.folded.extend(view.folded)
-            for docnum, kind in enumerate(view.kinds):
-                live = kind == TURN and docnum not in deleted
-                live_turn.append(live)
-                if kind == MEETING and docnum not in deleted:
-                    mid = view.meeting_ids[docnum]
-                    self.meetings[mid] = view.meetings[mid]
-                    self.meeting_docnum[mid] = offset + docnum
+            # Per-document loops as C-level compress/filter chains: opening the index is part
+            # of every command-line search.
+            docnums = range(len(view.kinds))
+            turns = compress(docnums, map(TURN.__eq__, view.kinds))
+            self.live.extend(map(offset.__add__, filterfalse(deleted.__contains__, turns)))
+            for docnum in filterfalse(deleted.__contains__, compress(docnums, map(MEETING.__eq__, view.kinds))):
+                mid = view.meeting_ids[docnum]
+                self.meetings[mid] = view.meetings[mid]
+                self.meeting_docnum[mid] = offset + docnum
         self._view_offsets = [offset for offset, _ in self._views]
-        self.live = [g for g, live in enumerate(live_turn) if live]
-        self.lengths = [len(t) for t in self.folded]
+        self.lengths = list(map(len, self.folded))
         self.avg_length = (sum(self.lengths) / len(self.live)) if self.live else 1.0
         # BM25's length normalisation, once per document rather than once per match.
         scale = BM25_K1 * BM25_B / self.avg_length
         base = BM25_K1 * (1.0 - BM25_B)
-        self.norms = [base + scale * n for n in self.lengths]
-        self.meeting_docs: dict[str, list[int]] = {}
-        self.speaker_docs: dict[str, list[int]] = {}
-        folded_labels: dict[str, str] = {}
-        for g in self.live:
-            self.meeting_docs.setdefault(self.meeting_ids[g], []).append(g)
-            label = self.speakers[g]
-            if label not in folded_labels:
-                folded_labels[label] = fold(label)
-            self.speaker_docs.setdefault(folded_labels[label], []).append(g)
+        self.norms = list(map(base.__add__, map(scale.__mul__, self.lengths)))
+        self._labels: tuple[dict[str, list[int]], dict[str, list[int]]] | None = None
         self.folded_titles = {mid: fold(info[0]) for mid, info in self.meetings.items()}
         # Result order for equal scores and for sort=date: newest meeting first, then by id.
         by_date = sorted(self.meetings, key=lambda m: (desc(self.meetings[m][1]), m))
@@ -114,6 +107,34 @@ class Snapshot:
         # Whoosh's segment readers share seek-and-read file handles: two threads reading
         # postings at once read each other's offsets. Every Whoosh read takes this lock.
         self.io_lock = threading.Lock()
+
+    @property
+    def meeting_docs(self) -> dict[str, list[int]]:
+        """Meeting id -> its live turns (built on first use: a plain search does not need it)."""
+        return self._label_docs()[0]
+
+    @property
+    def speaker_docs(self) -> dict[str, list[int]]:
+        """Folded speaker label -> the live turns it spoke (built on first use)."""
+        return self._label_docs()[1]
+
+    def _label_docs(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        labels = self._labels
+        if labels is None:
+            with self._df_lock:
+                if self._labels is None:
+                    meeting_docs: dict[str, list[int]] = {}
+                    speaker_docs: dict[str, list[int]] = {}
+                    folded_labels: dict[str, str] = {}
+                    for g in self.live:
+                        meeting_docs.setdefault(self.meeting_ids[g], []).append(g)
+                        label = self.speakers[g]
+                        if label not in folded_labels:
+                            folded_labels[label] = fold(label)
+                        speaker_docs.setdefault(folded_labels[label], []).append(g)
+                    self._labels = (meeting_docs, speaker_docs)
+                labels = self._labels
+        return labels
 
     def close(self) -> None:
         self.reader.close()

@@ -26,6 +26,7 @@ import pickle
 import struct
 from array import array
 from dataclasses import dataclass, field
+from itertools import islice
 
 from .errors import IndexOutdated
 from .schema import MEETING, TURN
@@ -194,5 +195,5 @@ def read_store(index_dir: str, segment) -> StoreView:
     decoded = folded_blob.decode("utf-16-le", "surrogatepass")
     chars = array("Q")
     chars.frombytes(header["folded_chars"])
-    folded = [decoded[a:b] for a, b in zip(chars, chars[1:])]
+    folded = list(map(decoded.__getitem__, map(slice, chars, islice(chars, 1, None))))
     return StoreView(header, folded, blob, text_offsets)
