@@ -285,7 +285,7 @@ class CompactTermsReader(base.TermsReader):
                 self._data = handle.read()
                 handle.close()
             self._fields = self._read_index(self._data, name)
-        except (OSError, ValueError, EOFError, struct.error) as err:
+        except (OSError, ValueError, EOFError, TypeError, KeyError, struct.error) as err:
             inner.close()
             if self._map is not None:
                 self._map.close()

@@ -190,3 +190,15 @@ def test_self_overlapping_two_character_terms_count_like_str_count(engine_of):
     snap = engine.snapshot()
     for term, expected in (("哈哈", [2, 2]), ("00", [1]), ("20", [1])):
         assert sorted(snap.match_text(term, None).values()) == expected, term
+
+
+def test_a_damaged_block_index_is_a_clear_error(index_dir, tmp_path):
+    def scramble_tail(path):
+        data = bytearray(path.read_bytes())
+        # The block index (marshalled) sits just before the 16-byte trailer.
+        for i in range(len(data) - 400, len(data) - 16):
+            data[i] = (data[i] * 7 + 3) % 256
+        path.write_bytes(bytes(data))
+
+    with pytest.raises(IndexOutdated, match=r"postings file .*\.cpk is missing or damaged"):
+        SearchEngine(damaged_copy(index_dir, tmp_path, scramble_tail))
