@@ -66,6 +66,30 @@ def lock_is_free(index_dir: Path) -> bool:
     return False
 
 
+def lock_frees(index_dir: Path, seconds: float = 5.0) -> bool:
+    """Whether the write lock is free within ``seconds`` (killed processes take a moment to be
+    torn down: one still in an fsync finishes it before it dies)."""
+    deadline = time.monotonic() + seconds
+    while not lock_is_free(index_dir):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def lock_holders(index_dir: Path) -> list[str]:
+    """The processes with the index's lock file open, as 'pid (command)', for a failure message."""
+    holders = []
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            targets = [os.readlink(fd) for fd in fd_dir.iterdir()]
+            if any(t.startswith(str(index_dir)) and t.endswith("WRITELOCK") for t in targets):
+                holders.append(f"{fd_dir.parent.name} ({(fd_dir.parent / 'cmdline').read_text().replace(chr(0), ' ')[:120]})")
+        except OSError:
+            continue
+    return holders
+
+
 def unreferenced_files(index_dir: Path) -> list[str]:
     """Files of segments the current TOC does not name (a killed run's leftovers)."""
     ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
@@ -146,7 +170,7 @@ def test_sigkill_while_workers_write_leaves_the_previous_index(subset, previous,
 
     # The previous index opens and answers exactly as before; the lock died with the processes.
     assert results(index_dir) == before
-    assert lock_is_free(index_dir)
+    assert lock_frees(index_dir), f"the write lock is still held by {lock_holders(index_dir)}"
     leftovers = unreferenced_files(index_dir)
     assert leftovers  # the killed run's partial segments are still on disk …
 
@@ -175,10 +199,7 @@ def test_sigkill_of_the_parent_alone_frees_the_lock_soon(subset, previous):
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
         assert results(index_dir) == before
-        deadline = time.monotonic() + 5
-        while not lock_is_free(index_dir) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert lock_is_free(index_dir), "orphaned workers still hold the write lock"
+        assert lock_frees(index_dir), f"orphaned workers still hold the write lock: {lock_holders(index_dir)}"
         assert not any(alive(pid) for pid in workers)
     finally:
         reap([proc.pid, *workers])
