@@ -134,17 +134,18 @@ def fold_with_offsets(text: str) -> FoldedText:
     return FoldedText(text, folded, tuple(starts))
 
 
+def _indexed_bigrams(folded: str) -> Iterator[str]:
+    """Every overlapping pair of letters, digits or ideographs in an already folded string."""
+    return (folded[i : i + 2] for i in range(len(folded) - 1) if folded[i].isalnum() and folded[i + 1].isalnum())
+
+
 def bigrams(folded: str) -> set[str]:
     """The distinct indexed bigrams of an already folded string.
 
     >>> sorted(bigrams("净零排碳, ok"))
     ['净零', '排碳', 'ok', '零排']
     """
-    return {
-        folded[i : i + 2]
-        for i in range(len(folded) - 1)
-        if folded[i].isalnum() and folded[i + 1].isalnum()
-    }
+    return set(_indexed_bigrams(folded))
 
 
 def bigram_counts(folded: str) -> dict[str, int]:
@@ -153,11 +154,7 @@ def bigram_counts(folded: str) -> dict[str, int]:
     >>> sorted(bigram_counts("零零零 ok ok").items())
     [('ok', 2), ('零零', 2)]
     """
-    return Counter(
-        folded[i : i + 2]
-        for i in range(len(folded) - 1)
-        if folded[i].isalnum() and folded[i + 1].isalnum()
-    )
+    return Counter(_indexed_bigrams(folded))
 
 
 class BigramTokenizer(Tokenizer):

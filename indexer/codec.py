@@ -119,14 +119,6 @@ def decode_postings(blob: bytes) -> tuple[list[int], list[int] | None]:
     return list(accumulate(_unpacked(width, data[:split]))), list(_unpacked(count_code - 1, data[split:]))
 
 
-def encode_ids(ids: list[int]) -> bytes:
-    return encode_postings(ids)
-
-
-def decode_ids(blob: bytes) -> list[int]:
-    return decode_postings(blob)[0]
-
-
 class TurnCodec(W3Codec):
     """Whoosh's W3 codec with compact postings for ``compact_postings`` fields.
 
@@ -364,10 +356,14 @@ class CompactTermsReader(base.TermsReader):
         return self._decode(found[1]) if found else ([], None)
 
     def _terminfo(self, df: int, ref) -> TermInfo:
-        ids, counts = self._decode(ref)
-        weight = float(sum(counts)) if counts else float(df)
-        return TermInfo(weight=weight, df=df, maxweight=float(max(counts)) if counts else 1.0,
-                        minid=ids[0], maxid=ids[-1])
+        return _terminfo(df, *self._decode(ref))
+
+    def _lookup(self, fieldname: str, tbytes: bytes, missing: type[Exception]) -> tuple[int, object]:
+        """(document frequency, posting reference) of a term of a compact field, or ``missing``."""
+        found = self._find(fieldname, tbytes)
+        if found is None:
+            raise missing(f"No term {fieldname}:{tbytes!r}")
+        return found
 
     # --- Whoosh's TermsReader interface ------------------------------------------------------
 
@@ -410,44 +406,39 @@ class CompactTermsReader(base.TermsReader):
     def term_info(self, fieldname, tbytes):
         if fieldname not in self._fields:
             return self._inner.term_info(fieldname, tbytes)
-        found = self._find(fieldname, tbytes)
-        if found is None:
-            raise TermNotFound(f"No term {fieldname}:{tbytes!r}")
-        return self._terminfo(*found)
+        return self._terminfo(*self._lookup(fieldname, tbytes, TermNotFound))
 
     def frequency(self, fieldname, tbytes):
         if fieldname not in self._fields:
             return self._inner.frequency(fieldname, tbytes)
-        found = self._find(fieldname, tbytes)
-        if found is None:
-            raise KeyError((fieldname, tbytes))
-        return self._terminfo(*found).weight()
+        return self._terminfo(*self._lookup(fieldname, tbytes, KeyError)).weight()
 
     def doc_frequency(self, fieldname, tbytes):
         if fieldname not in self._fields:
             return self._inner.doc_frequency(fieldname, tbytes)
-        found = self._find(fieldname, tbytes)
-        if found is None:
-            raise KeyError((fieldname, tbytes))
-        return found[0]
+        return self._lookup(fieldname, tbytes, KeyError)[0]
 
     def matcher(self, fieldname, tbytes, format_, scorer=None):
         if fieldname not in self._fields:
             return self._inner.matcher(fieldname, tbytes, format_, scorer=scorer)
-        found = self._find(fieldname, tbytes)
-        if found is None:
-            raise TermNotFound(f"No term {fieldname}:{tbytes!r}")
-        ids, counts = self._decode(found[1])
-        terminfo = self._terminfo(*found)
+        df, ref = self._lookup(fieldname, tbytes, TermNotFound)
+        ids, counts = self._decode(ref)
         weights = [float(c) for c in counts] if counts else None
         return ListMatcher(ids, weights, all_weights=None if weights else 1.0, format=format_, scorer=scorer,
-                           term=(fieldname, tbytes), terminfo=terminfo)
+                           term=(fieldname, tbytes), terminfo=_terminfo(df, ids, counts))
 
     def close(self):
         self._inner.close()
         self._blocks.clear()
         if self._map is not None:
             self._map.close()
+
+
+def _terminfo(df: int, ids: list[int], counts: list[int] | None) -> TermInfo:
+    """Whoosh's statistics of a decoded posting list (a count is the posting's weight)."""
+    weight = float(sum(counts)) if counts else float(df)
+    return TermInfo(weight=weight, df=df, maxweight=float(max(counts)) if counts else 1.0,
+                    minid=ids[0], maxid=ids[-1])
 
 
 class CompactCursor(base.FieldCursor):

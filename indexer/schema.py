@@ -34,7 +34,22 @@ MEETING = "meeting"
 INDEX_NAME = "MAIN"
 
 
-class GramsField(TEXT):
+class CompactField(TEXT):
+    """An indexed, unstored, unscored field of ``Existence`` postings (no positions), which
+    :class:`~indexer.codec.TurnCodec` writes in its compact format.
+
+    Scores are computed by the search API from the folded texts, never by Whoosh's scorers.
+    """
+
+    compact_postings = True
+
+    def __init__(self, analyzer):
+        super().__init__(analyzer=analyzer, phrase=False, stored=False)
+        self.format = Existence(field_boost=1.0)
+        self.scorable = False
+
+
+class GramsField(CompactField):
     """Indexed bigrams of a folded text: document ids and how often each bigram occurs.
 
     No positions: exactness comes from verifying candidates against their folded text. The
@@ -44,32 +59,25 @@ class GramsField(TEXT):
     (without a Token per bigram): Whoosh's writer is pure Python and this is its hottest loop.
     """
 
-    #: Written by :class:`~indexer.codec.TurnCodec` in its compact format, with the counts.
-    compact_postings = True
+    #: The compact format keeps each bigram's count per turn too.
     compact_counts = True
 
     def __init__(self):
-        super().__init__(analyzer=BigramTokenizer(), phrase=False, stored=False)
-        self.format = Existence(field_boost=1.0)
-        self.scorable = False
+        super().__init__(BigramTokenizer())
 
     def index(self, value, **kwargs):
         return [(gram.encode("utf-8"), n, float(n), b"") for gram, n in sorted(bigram_counts(value).items())]
 
 
-class WordsField(TEXT):
+class WordsField(CompactField):
     """Folded jieba words, document ids only (``Existence`` postings, compact format).
 
     The value is the words joined by spaces. Searching asks one thing of this field, which turns
     have a term as a whole word (a ranking bonus), so positions would only cost space.
     """
 
-    compact_postings = True
-
     def __init__(self):
-        super().__init__(analyzer=SpaceSeparatedTokenizer(), phrase=False, stored=False)
-        self.format = Existence(field_boost=1.0)
-        self.scorable = False
+        super().__init__(SpaceSeparatedTokenizer())
 
     def index(self, value, **kwargs):
         return [(word.encode("utf-8"), 1, 1.0, b"") for word in sorted(set(value.split()))]

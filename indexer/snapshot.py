@@ -151,38 +151,39 @@ class Snapshot:
         with self.io_lock:
             return self.reader.doc_frequency(fieldname, term)
 
+    def _segment_postings(self, fieldname: str, term: str):
+        """Per segment with the term: (offset, ids, counts or None, deleted docnums).
+
+        TurnCodec's compact format decodes a whole posting list in C (see :mod:`indexer.codec`).
+        """
+        tbytes = term.encode("utf-8")
+        with self.io_lock:
+            found = []
+            for segreader, offset in self.leaves:
+                ids, counts = segreader._terms.postings(fieldname, tbytes)
+                if ids:
+                    deleted = segreader.deleted_docs_set if segreader.has_deletions() else frozenset()
+                    found.append((offset, ids, counts, deleted))
+        return found
+
     def postings(self, fieldname: str, term: str) -> list[int]:
         """Global numbers of the live documents whose ``fieldname`` has ``term``."""
         out: list[int] = []
-        tbytes = term.encode("utf-8")
-        with self.io_lock:
-            for segreader, offset in self.leaves:
-                ids = segreader._terms.postings(fieldname, tbytes)[0]
-                if ids and segreader.has_deletions():
-                    ids = list(filterfalse(segreader.deleted_docs_set.__contains__, ids))
-                out.extend(map(offset.__add__, ids) if offset else ids)
+        for offset, ids, _, deleted in self._segment_postings(fieldname, term):
+            if deleted:
+                ids = list(filterfalse(deleted.__contains__, ids))
+            out.extend(map(offset.__add__, ids) if offset else ids)
         return out
 
     def posting_counts(self, fieldname: str, term: str) -> dict[int, int]:
-        """{global number: count} of the live documents whose ``fieldname`` has ``term``.
-
-        The counts are the grams field's bigram counts (1 for a field without counts). TurnCodec's
-        compact format decodes a whole posting list in C (see :mod:`indexer.codec`).
-        """
+        """{global number: count} of the live documents whose ``fieldname`` has ``term`` (the
+        grams field's bigram counts; 1 for a field without counts)."""
         out: dict[int, int] = {}
-        tbytes = term.encode("utf-8")
-        with self.io_lock:
-            for segreader, offset in self.leaves:
-                ids, counts = segreader._terms.postings(fieldname, tbytes)
-                if not ids:
-                    continue
-                if offset:
-                    ids = [offset + d for d in ids]
-                found = dict(zip(ids, counts)) if counts else dict.fromkeys(ids, 1)
-                if segreader.has_deletions():
-                    for d in segreader.deleted_docs_set:
-                        found.pop(offset + d, None)
-                out.update(found)
+        for offset, ids, counts, deleted in self._segment_postings(fieldname, term):
+            found = dict(zip(map(offset.__add__, ids) if offset else ids, counts or repeat(1)))
+            for d in deleted:
+                found.pop(offset + d, None)
+            out.update(found)
         return out
 
     def match_text(self, term: str, restrict: set[int] | None) -> dict[int, int]:
