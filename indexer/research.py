@@ -66,40 +66,35 @@ def occurrence_page(
     result_set, *, width: int = DEFAULT_WIDTH, sort: str = "date", start: int = 0, limit: int = 100, base_url: str = ""
 ) -> OccurrencePage:
     """Rows ``start`` to ``start + limit`` of :func:`occurrence_rows`, computing contexts only for
-    the turns that hold them (a page of a very common term stays cheap)."""
+    the turns that hold them (a page of a very common term stays cheap): the totals come from
+    the result set's occurrence counts, the order from a partial sort of the turns with rows."""
     snap = result_set.snap
-    counts = [(g, result_set.occurrence_count(g)) for g in result_set.ordered(sort)]
-    counts = [(g, n) for g, n in counts if n]
-    total = sum(n for _, n in counts)
-    meetings = len({snap.meeting_ids[g] for g, _ in counts})
+    counts = result_set.occurrence_counts
+    with_rows = counts > 0
+    total = int(counts.sum())
+    meetings = snap.count_meetings(result_set.docs[with_rows])
+    docs, seen = result_set.occurrence_window(sort, start, limit)
     rows: list[dict] = []
-    seen = 0
-    for g, n in counts:
-        if seen + n <= start:
-            seen += n
-            continue
-        if len(rows) >= limit:
-            break
-        mid = snap.meeting_ids[g]
-        title, date, _ = snap.meetings.get(mid, ("", "", ""))
-        turn = snap.turns[g]
-        link = meeting_link(base_url, mid, result_set.query, turn)
-        for i, (left, match, right) in enumerate(contexts(snap.text(g), result_set.terms, width)):
+    for g in docs:
+        info = snap.info(g)
+        turn = snap.turn(g)
+        link = meeting_link(base_url, info.meeting_id, result_set.query, turn)
+        found = contexts(snap.text(g), result_set.terms, width)
+        for i, (left, match, right) in enumerate(found):
             if seen + i >= start and len(rows) < limit:
-                fields = {
-                    "meeting_id": mid,
-                    "title": title,
-                    "date": date,
-                    "speaker": snap.speakers[g],
+                rows.append({
+                    "meeting_id": info.meeting_id,
+                    "title": info.title,
+                    "date": info.date,
+                    "speaker": snap.speaker(g),
                     "turn": turn,
                     "left": left,
                     "match": match,
                     "right": right,
                     "link": link,
-                }
-                rows.append(fields)
-        seen += n
-    return OccurrencePage(rows, total, len(counts), meetings, start)
+                })
+        seen += len(found)
+    return OccurrencePage(rows, total, int(with_rows.sum()), meetings, start)
 
 
 def kwic_object(result_set, rows: list[dict], width: int) -> dict:

@@ -20,13 +20,13 @@ from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.formats import Existence
 
-from .analysis import BigramTokenizer, bigram_counts
+from .analysis import BigramTokenizer, gram_counts
 from .codec import TurnCodec
 
 __all__ = ["SCHEMA_VERSION", "TURN", "MEETING", "INDEX_NAME", "GramsField", "WordsField", "TurnCodec", "make_schema"]
 
 #: Bumped whenever the schema or the analysis changes in a way that needs a rebuild.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 TURN = "turn"
 MEETING = "meeting"
@@ -50,13 +50,14 @@ class CompactField(TEXT):
 
 
 class GramsField(CompactField):
-    """Indexed bigrams of a folded text: document ids and how often each bigram occurs.
+    """Indexed bigrams and characters of a folded text: document ids and how often each occurs.
 
     No positions: exactness comes from verifying candidates against their folded text. The
-    counts let a two-character term (most common queries: 我們, 這個, 可以) be answered and
-    scored from its postings alone, without reading the texts of tens of thousands of turns.
-    ``index`` produces the postings directly from :func:`~indexer.analysis.bigram_counts`
-    (without a Token per bigram): Whoosh's writer is pure Python and this is its hottest loop.
+    counts let a one- or two-character term (most common queries: 的, 我們, 這個, 問) be answered
+    and scored from its postings alone, without reading the texts of tens of thousands of turns.
+    ``index`` produces the postings directly from :func:`~indexer.analysis.gram_counts`
+    (without a Token per gram): Whoosh's writer is pure Python and this is its hottest loop.
+    Its pool (:class:`~indexer.pool.TermPool`) sorts the terms, so they are given unsorted.
     """
 
     #: The compact format keeps each bigram's count per turn too.
@@ -66,7 +67,7 @@ class GramsField(CompactField):
         super().__init__(BigramTokenizer())
 
     def index(self, value, **kwargs):
-        return [(gram.encode("utf-8"), n, float(n), b"") for gram, n in sorted(bigram_counts(value).items())]
+        return [(gram.encode("utf-8"), n, float(n), b"") for gram, n in gram_counts(value).items()]
 
 
 class WordsField(CompactField):

@@ -17,14 +17,11 @@ Evaluation lives in :mod:`indexer.evaluate`, the opened index in :mod:`indexer.s
 
 from __future__ import annotations
 
-import heapq
-import math
 import os
 import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
-from itertools import compress
 from pathlib import Path
 from typing import Iterator
 
@@ -32,25 +29,14 @@ from .analysis import fold
 from .build import check_index
 from .errors import IndexOutdated, MeetingNotFound, QueryError
 from .evaluate import Evaluator
-from .query import And, DateRange, Field, Node, check_text, parse_date_range, parse_query, positive_texts
-from .results import (
-    GroupedPage,
-    Hit,
-    IndexStats,
-    MeetingGroup,
-    MeetingRecord,
-    Occurrence,
-    PeriodCount,
-    SearchPage,
-    SpeakerCount,
-    TurnRecord,
-)
-from .snapshot import Snapshot, desc
-from .snippets import contexts, make_snippet, occurrence_spans
+from .query import And, DateRange, Field, Node, check_text, parse_date_range, parse_query
+from .results import IndexStats, MeetingRecord, SearchPage, TurnRecord
+from .resultset import MAX_LIMIT, SORTS, ResultSet, check_paging
+from .snapshot import Snapshot
 
-SORTS = ("relevance", "date")
+__all__ = ["SearchEngine", "ResultSet", "SORTS", "MAX_LIMIT", "PAGE_CACHE_SIZE"]
+
 PAGE_CACHE_SIZE = 512
-MAX_LIMIT = 10_000
 
 
 def _open_snapshot(index_dir: Path, attempts: int = 5) -> Snapshot:
@@ -155,8 +141,9 @@ class SearchEngine:
     def run_tree(self, tree: Node, query: str = "") -> "ResultSet":
         """Evaluate an already built query tree (``query`` is the text reported with it)."""
         with self._use() as snap:
-            scores = Evaluator(snap).evaluate(tree, None)
-        return ResultSet(snap, query, tree, scores)
+            evaluator = Evaluator(snap)
+            matches = evaluator.evaluate(tree, None)
+        return ResultSet(snap, query, tree, matches.docs, matches.scores, evaluator)
 
     def search(
         self,
@@ -176,7 +163,7 @@ class SearchEngine:
         repeated query, or a user paging back, without evaluating it again. Treat the returned
         page as read-only.
         """
-        _check_paging(page, limit, sort)
+        check_paging(page, limit, sort)
         generation = self.snapshot().generation
         if aliases:
             from .aliases import alias_version
@@ -221,11 +208,7 @@ class SearchEngine:
         """Speaker labels containing ``prefix`` (folded), most frequent first: suggestions."""
         snap = self.snapshot()
         wanted = fold(prefix.strip())
-        counted = [
-            (-len(docs), snap.speakers[docs[0]])
-            for label, docs in snap.speaker_docs.items()
-            if label and wanted in label
-        ]
+        counted = [(-turns, label) for folded, (turns, label) in snap.speaker_groups.items() if folded and wanted in folded]
         return [label for _, label in sorted(counted)[:limit]]
 
     # --- meetings and statistics ------------------------------------------------------------
@@ -239,19 +222,20 @@ class SearchEngine:
     def _meeting(snap: Snapshot, meeting_id: str) -> MeetingRecord:
         if meeting_id not in snap.meeting_docnum:
             raise MeetingNotFound(f"no meeting with id '{meeting_id}'")
+        docs = snap.meeting_turns(meeting_id).tolist()
         with snap.io_lock:
             stored = snap.reader.stored_fields(snap.meeting_docnum[meeting_id])
-            labels = {g: snap.reader.stored_fields(g) for g in snap.meeting_docs.get(meeting_id, [])}
+            labels = {g: snap.reader.stored_fields(g) for g in docs}
         turns = [
             TurnRecord(
-                turn=snap.turns[g],
-                speaker=snap.speakers[g],
+                turn=snap.turn(g),
+                speaker=snap.speaker(g),
                 speaker_name=fields.get("speaker_name", ""),
                 organisation=fields.get("organisation", ""),
                 section=fields.get("section", ""),
                 text=snap.text(g),
             )
-            for g in sorted(snap.meeting_docs.get(meeting_id, []), key=lambda g: snap.turns[g])
+            for g in sorted(docs, key=snap.turn)
             for fields in (labels[g],)
         ]
         return MeetingRecord(
@@ -273,178 +257,11 @@ class SearchEngine:
         return IndexStats(
             index_dir=str(self.index_dir),
             meetings=len(snap.meetings),
-            turns=len(snap.live),
-            speakers=len(snap.speaker_docs),
+            turns=snap.turn_count,
+            speakers=len(snap.speaker_groups),
             first_date=dates[0] if dates else "",
             last_date=dates[-1] if dates else "",
-            segments=len(snap.leaves),
+            segments=len(snap.segments),
             size_bytes=size,
             generation=snap.generation,
         )
-
-
-def _check_paging(page: int, limit: int, sort: str) -> None:
-    if sort not in SORTS:
-        raise QueryError(f"unknown sort '{sort}' (use relevance or date)")
-    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-        raise QueryError("page must be a whole number from 1")
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
-        raise QueryError(f"limit must be a whole number from 0 to {MAX_LIMIT}")
-
-
-class ResultSet:
-    """All turns matching one query on one index snapshot, with their scores.
-
-    Pages, groups, occurrences and counts are all derived from the same evaluation, so a page
-    and its facets always agree.
-    """
-
-    def __init__(self, snap: Snapshot, query: str, tree: Node, scores: dict[int, float]):
-        self.snap = snap
-        self.query = query
-        self.tree = tree
-        self.scores = scores
-        self.terms = [fold(t) for t in positive_texts(tree)]
-        self.total = len(scores)
-        self.meeting_count = len(set(map(snap.meeting_ids.__getitem__, scores)))
-
-    def _date(self, g: int) -> str:
-        snap = self.snap
-        return snap.meetings.get(snap.meeting_ids[g], ("", "", ""))[1]
-
-    def ordered(self, sort: str = "relevance", wanted: int | None = None) -> list[int]:
-        """Matching documents in result order: best first, or newest meeting first."""
-        snap, scores = self.snap, self.scores
-        meeting_rank, mids, turns = snap.meeting_rank, snap.meeting_ids, snap.turns
-        unranked = len(meeting_rank)
-
-        def position(g: int) -> tuple[int, int]:
-            # Newest meeting first; within a meeting, in the order the turns were spoken.
-            return (meeting_rank.get(mids[g], unranked), turns[g])
-
-        small = wanted is not None and wanted < len(scores) // 4
-        if sort == "date":
-            return heapq.nsmallest(wanted, scores, key=position) if small else sorted(scores, key=position)
-
-        def key(g: int):
-            return (-scores[g], position(g))
-
-        if small:
-            # The top scores come from a C-level heap; only documents tied with the last of
-            # them need the full key, so equal scores still come out in a fixed order.
-            threshold = heapq.nlargest(wanted, scores.values())[-1] if wanted else math.inf
-            top = compress(scores, map(threshold.__le__, scores.values()))
-            return sorted(top, key=key)[:wanted]
-        return sorted(scores, key=key)
-
-    def hit(self, g: int) -> Hit:
-        snap = self.snap
-        mid = snap.meeting_ids[g]
-        title, date, source = snap.meetings.get(mid, ("", "", ""))
-        return Hit(
-            meeting_id=mid,
-            turn=snap.turns[g],
-            title=title,
-            date=date,
-            speaker=snap.speakers[g],
-            score=round(self.scores[g], 2),
-            snippet=make_snippet(snap.text(g), self.terms),
-            source=source,
-        )
-
-    def page(self, *, page: int = 1, limit: int = 10, sort: str = "relevance") -> SearchPage:
-        """One page of hits (``limit`` 0: all of them)."""
-        _check_paging(page, limit, sort)
-        start = (page - 1) * limit if limit else 0
-        docs: list[int] = []
-        if start < self.total:
-            ordered = self.ordered(sort, start + limit if limit else None)
-            docs = ordered[start : start + limit] if limit else ordered
-        return SearchPage(
-            query=self.query,
-            total=self.total,
-            meetings=self.meeting_count,
-            page=page,
-            limit=limit,
-            hits=[self.hit(g) for g in docs],
-        )
-
-    def grouped(self, *, page: int = 1, limit: int = 10, per_meeting: int = 3, sort: str = "relevance") -> GroupedPage:
-        """Meetings with hits, ``limit`` meetings per page, each with its best ``per_meeting`` hits.
-
-        Meetings are ordered by their best hit (relevance) or by date (newest first).
-        """
-        _check_paging(page, limit, sort)
-        snap = self.snap
-        by_meeting: dict[str, list[int]] = {}
-        for g in self.ordered("relevance"):
-            by_meeting.setdefault(snap.meeting_ids[g], []).append(g)
-        meeting_order = list(by_meeting)
-        if sort == "date":
-            meeting_order.sort(key=lambda m: (desc(snap.meetings.get(m, ("", "", ""))[1]), m))
-        start = (page - 1) * limit if limit else 0
-        chosen = meeting_order[start : start + limit] if limit else meeting_order
-        groups = []
-        for mid in chosen:
-            title, date, source = snap.meetings.get(mid, ("", "", ""))
-            docs = by_meeting[mid]
-            groups.append(MeetingGroup(mid, title, date, source, len(docs), [self.hit(g) for g in docs[:per_meeting]]))
-        return GroupedPage(self.query, self.total, self.meeting_count, page, limit, groups)
-
-    def occurrences(self, *, width: int = 20, sort: str = "date") -> list[Occurrence]:
-        """Every occurrence of every query term in the matching turns (keyword in context).
-
-        A turn matched only by a filter (``speaker:`` alone) has no term and no occurrence.
-        """
-        snap = self.snap
-        out = []
-        for g in self.ordered(sort):
-            mid = snap.meeting_ids[g]
-            title, date, source = snap.meetings.get(mid, ("", "", ""))
-            for left, match, right in contexts(snap.text(g), self.terms, width):
-                out.append(Occurrence(mid, title, date, snap.speakers[g], snap.turns[g], left, match, right, source))
-        return out
-
-    def occurrence_count(self, g: int) -> int:
-        return len(occurrence_spans(self.snap.folded[g], self.terms)) if self.terms else 0
-
-    def by_period(self, by: str = "year") -> list[PeriodCount]:
-        """Matching turns, meetings and occurrences per year (``by="year"``) or month."""
-        if by not in ("year", "month"):
-            raise QueryError("period must be year or month")
-        width = 4 if by == "year" else 7
-        turns: dict[str, int] = {}
-        meetings: dict[str, set[str]] = {}
-        occurrences: dict[str, int] = {}
-        for g in self.scores:
-            date = self._date(g)
-            period = date[:width] if date else "unknown"
-            turns[period] = turns.get(period, 0) + 1
-            meetings.setdefault(period, set()).add(self.snap.meeting_ids[g])
-            occurrences[period] = occurrences.get(period, 0) + self.occurrence_count(g)
-        return [PeriodCount(p, turns[p], len(meetings[p]), occurrences[p]) for p in sorted(turns)]
-
-    def by_speaker(self, limit: int | None = None) -> list[SpeakerCount]:
-        """Who said it: speaker labels ranked by occurrences, then turns, then label."""
-        snap = self.snap
-        stats: dict[str, list] = {}
-        for g in self.scores:
-            label = snap.speakers[g]
-            entry = stats.setdefault(label, [0, set(), 0, "", ""])
-            entry[0] += 1
-            entry[1].add(snap.meeting_ids[g])
-            entry[2] += self.occurrence_count(g)
-            date = self._date(g)
-            if date:
-                entry[3] = min(entry[3], date) if entry[3] else date
-                entry[4] = max(entry[4], date)
-        ranked = sorted(stats.items(), key=lambda kv: (-kv[1][2], -kv[1][0], kv[0]))
-        if limit:
-            ranked = ranked[:limit]
-        from .transcripts import split_speaker
-
-        out = []
-        for label, (turns, mids, occ, first, last) in ranked:
-            name, org = split_speaker(label) if label else ("", "")
-            out.append(SpeakerCount(label, name, org, turns, len(mids), occ, first, last))
-        return out

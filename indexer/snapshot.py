@@ -1,32 +1,49 @@
 """Index snapshots: one opened index generation and the arrays that searching reads.
 
 A snapshot joins Whoosh's reader (postings of the grams and words fields) with the segments'
-turn stores (:mod:`indexer.store`): per document the meeting id, turn, speaker label and folded
-text, in Whoosh's global document numbering (segment offset + number in the segment). Deleted
-and meeting documents get an empty folded text, so that no scan can match them.
+turn stores (:mod:`indexer.store`), in Whoosh's global document numbering (segment offset +
+number in the segment). Opening reads the stores' meeting and label tables and maps their
+per-document arrays: it costs O(meetings + labels) in Python objects and a few bytes a turn in
+typed arrays; no text is decoded, and the folded texts stay in the page cache, shared by every
+process that searches the index.
+
+Vocabulary
+----------
+slot
+    A row of the meeting table of all segments together (segment by segment). A meeting has one
+    live slot; a re-indexed meeting's old slot in an older segment has only deleted documents.
+doc
+    A global document number; arrays of docs are sorted ``int64`` numpy arrays.
 
 How a term is answered (exact substring semantics): the term is folded; the document frequency
-of each of its bigrams is read; candidates come from the postings of the rarest bigram and are
-kept only when their folded text contains the term (``str.count`` also gives the term frequency
-for BM25). A term without a bigram (one character, or only punctuation) is answered by scanning
-the folded texts.
+of each of its bigrams (or, without a bigram, of its characters) is read. A one-character term,
+and a two-character term that cannot overlap itself, is answered by its postings and counts
+alone (the counts are exactly ``str.count``'s). Otherwise candidates come from the postings of
+the rarest units, intersected while that pays, and are kept only when their folded text contains
+the term (the count is also the term frequency for BM25).
 """
 
 from __future__ import annotations
 
-import bisect
 import threading
-from itertools import compress, filterfalse, repeat
+from functools import cached_property
 from pathlib import Path
 
-from .analysis import bigrams, fold
-from .schema import INDEX_NAME, MEETING, TURN
-from .store import read_store
+import numpy as np
 
-#: A scan jumps from match to match until this many turns match, then goes turn by turn.
-SCAN_FIND_LIMIT = 2_000
+from .analysis import bigrams, fold
+from .schema import INDEX_NAME
+from .store import MeetingInfo, read_store
+
 BM25_K1 = 1.2
 BM25_B = 0.75
+#: Candidates are intersected with the next rarest unit's postings while there are more than
+#: this many and that posting list is at most INTERSECT_RATIO times longer: decoding a posting
+#: costs far less than reading a candidate's text.
+INTERSECT_MIN = 64
+INTERSECT_RATIO = 64
+EMPTY = np.zeros(0, np.int64)
+_NO_MEETING = MeetingInfo("", "", "", "")
 
 
 def desc(value: str) -> str:
@@ -34,11 +51,51 @@ def desc(value: str) -> str:
     return "".join(chr(0x10FFFF - ord(c)) for c in value) if value else "\U0010ffff"
 
 
-class Snapshot:
-    """One opened index generation: the Whoosh reader and the arrays searching needs.
+def units(term: str) -> list[str]:
+    """The indexed units a folded term's candidates come from: its bigrams, else its characters
+    other than the space (empty for a term of spaces only)."""
+    grams = bigrams(term)
+    return sorted(grams) if grams else sorted(set(term) - {" "})
 
-    Global document numbers are Whoosh's (segment offset + document number in the segment).
-    """
+
+def answered_by_postings(term: str) -> bool:
+    """True when a folded term's postings and counts are its exact matches and frequencies: one
+    character, or one indexed bigram that cannot overlap itself (``哈哈`` can: its bigram count
+    counts overlaps, ``str.count`` does not)."""
+    if len(term) == 1:
+        return term != " "
+    return len(term) == 2 and term[0] != term[1] and term[0].isalnum() and term[1].isalnum()
+
+
+def intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The elements of sorted ``a`` that are in sorted ``b``."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return EMPTY
+    at = np.searchsorted(b, a)
+    at[at == len(b)] = 0
+    return a[b[at] == a]
+
+
+class Segment:
+    """One segment's reader and store, at its global document offset."""
+
+    def __init__(self, reader, offset: int, view, slot_base: int, label_map: np.ndarray):
+        self.reader = reader
+        self.offset = offset
+        self.view = view
+        self.slot_base = slot_base
+        self.label_map = label_map  # local label number -> global label number
+        self.deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
+
+    @property
+    def size(self) -> int:
+        return self.view.count
+
+
+class Snapshot:
+    """One opened index generation: the Whoosh reader and the arrays searching needs."""
 
     def __init__(self, index_dir: Path):
         from whoosh import index as whoosh_index
@@ -54,222 +111,306 @@ class Snapshot:
             raise
 
     def _load(self, index_dir: Path) -> None:
-        self.leaves = list(self.reader.leaf_readers())
-        self.meeting_ids: list[str] = []
-        self.turns: list[int] = []
-        self.speakers: list[str] = []
-        self.folded: list[str] = []
-        self.meetings: dict[str, tuple[str, str, str]] = {}
-        self.meeting_docnum: dict[str, int] = {}
-        self._views: list[tuple[int, object]] = []
-        self.live: list[int] = []
-        for segreader, offset in self.leaves:
+        self.segments: list[Segment] = []
+        self.slots: list[MeetingInfo] = []
+        self.labels: list[str] = []
+        label_numbers: dict[str, int] = {}
+        for segreader, offset in self.reader.leaf_readers():
             if segreader.segment() is None:
                 continue  # an index with no segment yet (nothing indexed): Whoosh's EmptyReader
             view = read_store(str(index_dir), segreader.segment())
-            deleted = segreader.deleted_docs_set if segreader.has_deletions() else frozenset()
-            self._views.append((offset, view))
-            self.meeting_ids.extend(view.meeting_ids)
-            self.turns.extend(view.turns)
-            self.speakers.extend(view.speakers)
-            if deleted:
-                # A deleted document gets an empty folded text: a scan can never match it.
-                self.folded.extend("" if d in deleted else t for d, t in enumerate(view.folded))
-            else:
-                self.folded.extend(view.folded)
-            # Per-document loops as C-level compress/filter chains: opening the index is part
-            # of every command-line search.
-            docnums = range(len(view.kinds))
-            turns = compress(docnums, map(TURN.__eq__, view.kinds))
-            self.live.extend(map(offset.__add__, filterfalse(deleted.__contains__, turns)))
-            for docnum in filterfalse(deleted.__contains__, compress(docnums, map(MEETING.__eq__, view.kinds))):
-                mid = view.meeting_ids[docnum]
-                self.meetings[mid] = view.meetings[mid]
-                self.meeting_docnum[mid] = offset + docnum
-        self._view_offsets = [offset for offset, _ in self._views]
-        self.lengths = list(map(len, self.folded))
-        self.avg_length = (sum(self.lengths) / len(self.live)) if self.live else 1.0
-        # BM25's length normalisation, once per document rather than once per match.
-        scale = BM25_K1 * BM25_B / self.avg_length
-        base = BM25_K1 * (1.0 - BM25_B)
-        self.norms = list(map(base.__add__, map(scale.__mul__, self.lengths)))
-        self._labels: tuple[dict[str, list[int]], dict[str, list[int]]] | None = None
-        self.folded_titles = {mid: fold(info[0]) for mid, info in self.meetings.items()}
-        # Result order for equal scores and for sort=date: newest meeting first, then by id.
-        by_date = sorted(self.meetings, key=lambda m: (desc(self.meetings[m][1]), m))
-        self.meeting_rank = {mid: i for i, mid in enumerate(by_date)}
-        self.users = 0
-        self.retired = False
-        self._char_df: dict[str, int] = {}
-        self._joined: str | None = None
-        self._starts: list[int] = []
-        self._df_lock = threading.Lock()
+            label_map = np.empty(len(view.speakers), np.int32)
+            for i, label in enumerate(view.speakers):
+                label_map[i] = label_numbers.setdefault(label, len(label_numbers))
+            self.segments.append(Segment(segreader, offset, view, len(self.slots), label_map))
+            self.slots.extend(view.meetings)
+        self.labels = list(label_numbers)
+        self._join_arrays()
         # Whoosh's segment readers share seek-and-read file handles: two threads reading
         # postings at once read each other's offsets. Every Whoosh read takes this lock.
         self.io_lock = threading.Lock()
+        self._lazy_lock = threading.Lock()
+        self._periods: dict[str, tuple[list[str], np.ndarray]] = {}
+        self.users = 0
+        self.retired = False
 
-    @property
-    def meeting_docs(self) -> dict[str, list[int]]:
-        """Meeting id -> its live turns (built on first use: a plain search does not need it)."""
-        return self._label_docs()[0]
+    def _join_arrays(self) -> None:
+        """Global per-document arrays: the segments' arrays side by side, with meeting and
+        speaker numbers made global, and which documents are live turns."""
+        size = self.segments[-1].offset + self.segments[-1].size if self.segments else 0
+        self.size = size
+        if len(self.segments) == 1:  # the store's own arrays, mapped: no copy
+            view = self.segments[0].view
+            self.meeting_of, self.turn_of, self.speaker_of = view.meeting, view.turn, view.speaker
+            self.length_of = view.length
+        else:
+            self.meeting_of = np.zeros(size, np.int32)
+            self.turn_of = np.full(size, -1, np.int32)
+            self.speaker_of = np.zeros(size, np.int32)
+            self.length_of = np.zeros(size, np.uint32)
+            for seg in self.segments:
+                part = slice(seg.offset, seg.offset + seg.size)
+                self.meeting_of[part] = seg.view.meeting.astype(np.int32) + seg.slot_base
+                self.turn_of[part] = seg.view.turn
+                self.speaker_of[part] = seg.label_map[seg.view.speaker]
+                self.length_of[part] = seg.view.length
+        self.live_mask = self.turn_of >= 0
+        meeting_docs = np.flatnonzero(~self.live_mask)
+        for seg in self.segments:
+            if seg.deleted:
+                self.live_mask[np.fromiter(seg.deleted, np.int64) + seg.offset] = False
+        self.deleted = any(seg.deleted for seg in self.segments)
+        self.live = np.flatnonzero(self.live_mask)
+        self.turn_count = len(self.live)
+        # Meeting documents name the live meetings (O(meetings) Python objects from here on).
+        self.meeting_docnum: dict[str, int] = {}
+        self.slot_of: dict[str, int] = {}
+        for g in meeting_docs.tolist():
+            if self._deleted(g):
+                continue
+            slot = int(self.meeting_of[g])
+            mid = self.slots[slot].meeting_id
+            self.meeting_docnum[mid] = g
+            self.slot_of[mid] = slot
+        # meeting id -> (title, date, source) of the live meetings
+        self.meetings = {mid: (info.title, info.date, info.source) for mid, info in
+                         ((mid, self.slots[s]) for mid, s in self.slot_of.items())}
+        lengths = self.length_of[self.live].sum(dtype=np.int64) if self.turn_count else 0
+        self.avg_length = float(lengths) / self.turn_count if self.turn_count else 1.0
+        # Meeting numbers grow with document numbers (a meeting's documents are written
+        # together): then the meetings of sorted docs come sorted, and counting them is cheap.
+        self.meetings_sorted = bool(np.all(np.diff(self.meeting_of) >= 0)) if size > 1 else True
 
-    @property
-    def speaker_docs(self) -> dict[str, list[int]]:
-        """Folded speaker label -> the live turns it spoke (built on first use)."""
-        return self._label_docs()[1]
-
-    def _label_docs(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-        labels = self._labels
-        if labels is None:
-            with self._df_lock:
-                if self._labels is None:
-                    meeting_docs: dict[str, list[int]] = {}
-                    speaker_docs: dict[str, list[int]] = {}
-                    folded_labels: dict[str, str] = {}
-                    for g in self.live:
-                        meeting_docs.setdefault(self.meeting_ids[g], []).append(g)
-                        label = self.speakers[g]
-                        if label not in folded_labels:
-                            folded_labels[label] = fold(label)
-                        speaker_docs.setdefault(folded_labels[label], []).append(g)
-                    self._labels = (meeting_docs, speaker_docs)
-                labels = self._labels
-        return labels
+    def _deleted(self, g: int) -> bool:
+        for seg in self.segments:
+            if seg.offset <= g < seg.offset + seg.size:
+                return (g - seg.offset) in seg.deleted
+        return True
 
     def close(self) -> None:
         self.reader.close()
 
+    # --- per-document values ---------------------------------------------------------------
+
+    def segment_of(self, g: int) -> Segment:
+        offsets = [seg.offset for seg in self.segments]
+        return self.segments[int(np.searchsorted(offsets, g, "right")) - 1]
+
+    def info(self, g: int) -> MeetingInfo:
+        """The meeting (id, title, date, source) of document ``g``."""
+        return self.slots[int(self.meeting_of[g])] if self.slots else _NO_MEETING
+
+    def meeting_id(self, g: int) -> str:
+        return self.info(g).meeting_id
+
+    def speaker(self, g: int) -> str:
+        return self.labels[int(self.speaker_of[g])]
+
+    def turn(self, g: int) -> int:
+        return int(self.turn_of[g])
+
     def text(self, g: int) -> str:
         """The original text of document ``g`` (decoded from its segment's store)."""
-        i = bisect.bisect_right(self._view_offsets, g) - 1
-        offset, view = self._views[i]
-        return view.text(g - offset)
+        seg = self.segment_of(g)
+        return seg.view.text(g - seg.offset)
+
+    def folded(self, g: int) -> str:
+        """The folded text of document ``g`` (decoded from its segment's store)."""
+        seg = self.segment_of(g)
+        return seg.view.folded(g - seg.offset)
+
+    # --- tables built on first use (a plain search needs none of them) --------------------
+
+    @cached_property
+    def slot_rank(self) -> np.ndarray:
+        """Result order of meetings for equal scores and for sort=date: newest first, then by
+        id; slots of no live meeting last."""
+        order = sorted(self.slot_of.values(), key=lambda s: (desc(self.slots[s].date), self.slots[s].meeting_id))
+        rank = np.full(max(len(self.slots), 1), len(order), np.int64)
+        rank[order] = np.arange(len(order))
+        return rank
+
+    @cached_property
+    def slot_titles(self) -> tuple[str, np.ndarray]:
+        """The folded titles of all slots joined by NUL (which no title holds), and where each
+        starts: a title match is one ``str.find`` pass, not a loop over meetings."""
+        titles = [fold(info.title) for info in self.slots]
+        starts = np.zeros(len(titles) + 1, np.int64)
+        np.cumsum([len(t) + 1 for t in titles], out=starts[1:])
+        return "\x00".join(titles), starts
+
+    def titled_slots(self, value: str) -> np.ndarray:
+        """Slots whose folded title contains the folded ``value`` (sorted, unique)."""
+        joined, starts = self.slot_titles
+        found = []
+        position = joined.find(value)
+        while position != -1:
+            slot = int(np.searchsorted(starts, position, "right")) - 1
+            found.append(slot)
+            position = joined.find(value, int(starts[slot + 1]))
+        return np.array(found, np.int64)
+
+    @cached_property
+    def folded_labels(self) -> list[str]:
+        return [fold(label) for label in self.labels]
+
+    @cached_property
+    def speaker_groups(self) -> dict[str, tuple[int, str]]:
+        """Folded label -> (live turns, the label as written of the first of them), for the
+        labels that have live turns (labels differing only in folding are one)."""
+        counts = self.label_turns
+        found, first = np.unique(self.speaker_of[self.live], return_index=True)
+        groups: dict[str, tuple[int, int, str]] = {}
+        for label, at in zip(found.tolist(), first.tolist()):
+            folded = self.folded_labels[label]
+            turns, earliest, written = groups.get(folded, (0, at, self.labels[label]))
+            if at < earliest:
+                earliest, written = at, self.labels[label]
+            groups[folded] = (turns + int(counts[label]), earliest, written)
+        return {folded: (turns, written) for folded, (turns, _, written) in groups.items()}
+
+    @cached_property
+    def label_turns(self) -> np.ndarray:
+        """Live turns per global label number."""
+        return np.bincount(self.speaker_of[self.live], minlength=len(self.labels))
+
+    @cached_property
+    def slot_turns(self) -> np.ndarray:
+        """Live turns per slot."""
+        return np.bincount(self.meeting_of[self.live], minlength=len(self.slots))
+
+    @cached_property
+    def slot_dates(self) -> list[str]:
+        return [info.date for info in self.slots]
+
+    def periods(self, by: str) -> tuple[list[str], np.ndarray]:
+        """Period names (``2022`` or ``2022-09``; ``unknown`` for no date) and each slot's period."""
+        found = self._periods.get(by)
+        if found is None:
+            width = 4 if by == "year" else 7
+            numbers: dict[str, int] = {}
+            of_slot = [numbers.setdefault(date[:width] if date else "unknown", len(numbers)) for date in self.slot_dates]
+            found = self._periods[by] = (list(numbers), np.array(of_slot or [0], np.int64))
+        return found
+
+    @cached_property
+    def date_ranks(self) -> tuple[list[str], np.ndarray]:
+        """The distinct meeting dates in order, and each slot's date's place among them (-1: none)."""
+        dates = sorted({d for d in self.slot_dates if d})
+        place = {d: i for i, d in enumerate(dates)}
+        return dates, np.array([place.get(d, -1) for d in self.slot_dates] or [-1], np.int64)
+
+    def _docs_where(self, column: np.ndarray, wanted: np.ndarray, size: int, among: np.ndarray | None) -> np.ndarray:
+        """Live turns (of ``among``, when given) whose value in ``column`` is one of ``wanted``."""
+        mask = np.zeros(max(size, 1), bool)
+        mask[wanted] = True
+        docs = self.live if among is None else among
+        return docs[mask[column[docs]]]
+
+    def docs_of_slots(self, slots: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
+        """Live turns (of ``among``, when given) whose meeting slot is one of ``slots``."""
+        return self._docs_where(self.meeting_of, slots, len(self.slots), among)
+
+    def docs_of_labels(self, labels: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
+        """Live turns (of ``among``, when given) spoken under one of the global ``labels``."""
+        return self._docs_where(self.speaker_of, labels, len(self.labels), among)
+
+    def meeting_turns(self, meeting_id: str) -> np.ndarray:
+        """The live turns of a meeting, in document order."""
+        slot = self.slot_of.get(meeting_id)
+        if slot is None:
+            return EMPTY
+        return self.docs_of_slots(np.array([slot]))
+
+    def count_meetings(self, docs: np.ndarray) -> int:
+        """Distinct meetings among sorted ``docs``."""
+        if not len(docs):
+            return 0
+        slots = self.meeting_of[docs]
+        if self.meetings_sorted:
+            return 1 + int(np.count_nonzero(slots[1:] != slots[:-1]))
+        return len(np.unique(slots))
+
+    # --- postings ----------------------------------------------------------------------------
+
+    def doc_frequency(self, fieldname: str, term: str) -> int:
+        """Documents (deleted ones included) whose ``fieldname`` has ``term``."""
+        tbytes = term.encode("utf-8")
+        with self.io_lock:
+            return sum(seg.reader._terms.df(fieldname, tbytes) for seg in self.segments)
+
+    def postings(self, fieldname: str, term: str, counts: bool = False):
+        """Live documents whose ``fieldname`` has ``term`` (sorted), and with ``counts`` the
+        grams field's counts too (1 for a field without counts): ``docs`` or ``(docs, counts)``.
+
+        TurnCodec's compact format decodes a posting list into arrays in C (see
+        :mod:`indexer.codec`).
+        """
+        tbytes = term.encode("utf-8")
+        parts, part_counts = [], []
+        with self.io_lock:
+            for seg in self.segments:
+                found = seg.reader._terms.postings_array(fieldname, tbytes)
+                if found is not None:
+                    ids, found_counts = found
+                    parts.append(ids + seg.offset if seg.offset else ids)
+                    if counts:
+                        part_counts.append(found_counts if found_counts is not None else np.ones(len(ids), np.int64))
+        docs = np.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else EMPTY)
+        values = (np.concatenate(part_counts) if len(part_counts) > 1 else part_counts[0]) if part_counts else EMPTY
+        if self.deleted and len(docs):
+            keep = self.live_mask[docs]
+            docs = docs[keep]
+            values = values[keep] if counts else values
+        return (docs, values) if counts else docs
 
     # --- term matching ---------------------------------------------------------------------
 
-    def doc_frequency(self, fieldname: str, term: str) -> int:
-        with self.io_lock:
-            return self.reader.doc_frequency(fieldname, term)
-
-    def _segment_postings(self, fieldname: str, term: str):
-        """Per segment with the term: (offset, ids, counts or None, deleted docnums).
-
-        TurnCodec's compact format decodes a whole posting list in C (see :mod:`indexer.codec`).
-        """
-        tbytes = term.encode("utf-8")
-        with self.io_lock:
-            found = []
-            for segreader, offset in self.leaves:
-                ids, counts = segreader._terms.postings(fieldname, tbytes)
-                if ids:
-                    deleted = segreader.deleted_docs_set if segreader.has_deletions() else frozenset()
-                    found.append((offset, ids, counts, deleted))
-        return found
-
-    def postings(self, fieldname: str, term: str) -> list[int]:
-        """Global numbers of the live documents whose ``fieldname`` has ``term``."""
-        out: list[int] = []
-        for offset, ids, _, deleted in self._segment_postings(fieldname, term):
-            if deleted:
-                ids = list(filterfalse(deleted.__contains__, ids))
-            out.extend(map(offset.__add__, ids) if offset else ids)
-        return out
-
-    def posting_counts(self, fieldname: str, term: str) -> dict[int, int]:
-        """{global number: count} of the live documents whose ``fieldname`` has ``term`` (the
-        grams field's bigram counts; 1 for a field without counts)."""
-        out: dict[int, int] = {}
-        for offset, ids, counts, deleted in self._segment_postings(fieldname, term):
-            found = dict(zip(map(offset.__add__, ids) if offset else ids, counts or repeat(1)))
-            for d in deleted:
-                found.pop(offset + d, None)
-            out.update(found)
-        return out
-
-    def match_text(self, term: str, restrict: set[int] | None) -> dict[int, int]:
-        """Turns whose folded text contains the folded ``term``: {doc: occurrences}."""
-        candidates = None
-        grams = bigrams(term)
-        if grams:
-            dfs = sorted((self.doc_frequency("grams", g), g) for g in grams)
-            rarest_df, rarest = dfs[0]
-            if rarest_df == 0:
-                return {}
-            if restrict is not None and len(restrict) <= rarest_df:
-                candidates = restrict
-            elif len(term) == 2 and term[0] != term[1]:
-                # The term is one bigram and cannot overlap itself, so its bigram count is
-                # exactly str.count's: the postings are the answer, no text needs reading.
-                found = self.posting_counts("grams", term)
-                if restrict is not None:
-                    found = {g: found[g] for g in filter(restrict.__contains__, found)}
-                return found
-            else:
-                candidates = self.postings("grams", rarest)
-                if restrict is not None:
-                    candidates = list(filter(restrict.__contains__, candidates))
-        elif restrict is not None:
-            candidates = restrict
-        if candidates is None:
-            out = self.scan(term)
-            with self._df_lock:
-                self._char_df[term] = len(out)
-            return out
-        return self.count_in(list(candidates), term)
-
-    def count_in(self, docs: list[int], term: str) -> dict[int, int]:
-        """{doc: occurrences of ``term``} for those of ``docs`` whose folded text has it.
-
-        Written as chains of ``map``/``compress``/``filter`` so that the loop over (often tens of
-        thousands of) documents runs in C: a Python loop costs more than the counting itself.
-        """
-        counts = list(map(str.count, map(self.folded.__getitem__, docs), repeat(term)))
-        return dict(zip(compress(docs, counts), filter(None, counts)))
-
     def term_df(self, term: str) -> int:
-        """Document frequency estimate for ``term``, the same whatever else the query holds."""
-        grams = bigrams(term)
-        if grams:
-            return min(self.doc_frequency("grams", g) for g in grams)
-        with self._df_lock:
-            known = self._char_df.get(term)
-        if known is None:
-            known = len(self.scan(term))
-            with self._df_lock:
-                self._char_df[term] = known
-        return known
+        """Document frequency estimate for a folded term (its rarest unit's), the same whatever
+        else the query holds."""
+        found = units(term)
+        return min(self.doc_frequency("grams", u) for u in found) if found else self.turn_count
 
-    def scan(self, term: str) -> dict[int, int]:
-        """Every live turn containing ``term``, by scanning the folded texts: {doc: occurrences}.
-
-        For terms without a bigram (one character, ``A``). A rare term is found by ``str.find``
-        over all texts joined into one string, one C-level pass that jumps from match to match;
-        once a term proves common (SCAN_FIND_LIMIT matching turns), the rest are counted turn by
-        turn, which is cheaper per turn than per match.
-        """
-        folded = self.folded
-        if self._joined is None:
-            with self._df_lock:
-                if self._joined is None:
-                    # \x00 never occurs in a text, so no match can span two turns.
-                    self._starts = [0] * len(folded)
-                    position = 0
-                    for g, text in enumerate(folded):
-                        self._starts[g] = position
-                        position += len(text) + 1
-                    self._joined = "\x00".join(folded)
-        joined, starts = self._joined, self._starts
-        out: dict[int, int] = {}
-        position = joined.find(term)
-        while position != -1:
-            g = bisect.bisect_right(starts, position) - 1
-            out[g] = folded[g].count(term)
-            if len(out) >= SCAN_FIND_LIMIT:
-                out.update(self.count_in(range(g + 1, len(folded)), term))
+    def match_text(self, term: str, restrict: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Turns whose folded text contains the folded ``term``: (docs, occurrences), among
+        ``restrict`` (sorted docs) when given."""
+        found = units(term)
+        if not found:  # spaces only: no unit to look up, so every turn is a candidate
+            return self.count_in(self.live if restrict is None else restrict, term)
+        dfs = sorted((self.doc_frequency("grams", u), u) for u in found)
+        if dfs[0][0] == 0:
+            return EMPTY, EMPTY
+        if restrict is not None and len(restrict) <= dfs[0][0]:
+            return self.count_in(restrict, term)
+        if answered_by_postings(term):
+            docs, counts = self.postings("grams", term, counts=True)
+            if restrict is not None:
+                keep = np.isin(docs, restrict, assume_unique=True)
+                docs, counts = docs[keep], counts[keep]
+            return docs, counts
+        candidates = self.postings("grams", dfs[0][1])
+        if restrict is not None:
+            candidates = intersect(candidates, restrict)
+        for df, unit in dfs[1:]:
+            if len(candidates) <= INTERSECT_MIN or df > INTERSECT_RATIO * len(candidates):
                 break
-            position = joined.find(term, starts[g] + len(folded[g]) + 1)
-        return out
+            candidates = intersect(candidates, self.postings("grams", unit))
+        return self.count_in(candidates, term)
 
-    def word_docs(self, term: str, among: dict[int, int]) -> set[int]:
-        """Those of ``among`` where ``term`` is a whole jieba word."""
-        return set(filter(among.__contains__, self.postings("words", term)))
+    def count_in(self, docs: np.ndarray, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Those of sorted ``docs`` whose folded text contains ``term``: (docs, occurrences)."""
+        if not len(docs):
+            return EMPTY, EMPTY
+        tbytes = term.encode("utf-8", "surrogatepass")
+        counts = np.empty(len(docs), np.int64)
+        bounds = np.searchsorted(docs, [seg.offset for seg in self.segments] + [self.size])
+        for seg, low, high in zip(self.segments, bounds, bounds[1:]):
+            if high > low:
+                counts[low:high] = seg.view.count_in(docs[low:high] - seg.offset, tbytes)
+        keep = counts > 0
+        return docs[keep], counts[keep]
+
+    def word_docs(self, term: str, among: np.ndarray) -> np.ndarray:
+        """Those of sorted ``among`` where ``term`` is a whole jieba word."""
+        return intersect(among, self.postings("words", term))

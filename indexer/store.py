@@ -4,16 +4,21 @@ A *turn store* is a sidecar file written beside a Whoosh segment (``<segment id>
 committed with it: it is written before the index's table of contents names the segment, so a
 committed segment always has its store. It holds, in the segment's document order:
 
-- per document: kind, meeting id, turn ordinal and speaker label;
-- the folded texts, which searching reads for every query (candidate verification, scans), as
-  one UTF-16 blob: decoded in one call and sliced, which is several times faster to load than
-  128,000 pickled strings, and 2 bytes a CJK character instead of UTF-8's 3;
-- the original texts, another UTF-16 blob mapped into memory and decoded only for the few
-  turns a page shows (snippets), so opening an index does not decode them at all;
-- the segment's meeting table (title, date, source).
+- the segment's meeting table (id, title, date, source) and speaker label table, the only
+  parts read into Python objects when the index is opened: opening costs O(meetings + labels),
+  not O(turns) or O(text);
+- per document, typed arrays (little-endian, 8-byte aligned, read through a memory map without
+  copying): meeting (index into the meeting table), turn ordinal (-1 for a meeting document),
+  speaker (index into the label table), folded length in characters (for BM25), and the byte
+  offsets of the folded and the original texts;
+- the folded texts, which searching verifies candidates against, as one UTF-8 blob: a candidate
+  is counted with ``bytes.count`` on its slice of the map, never decoded (UTF-8 is
+  self-synchronising, so a byte match is a character match and the count is ``str.count``'s);
+- the original texts, a UTF-16 blob decoded only for the few turns a page shows (snippets).
 
+Texts are memory-mapped, not read: server worker processes share them through the page cache.
 This is the one place the turn texts are kept (Whoosh stores only the small labels), so the
-index's merge policy carries stores along when it merges segments (see :mod:`indexer.build`).
+index's merge policy carries stores along when it merges segments (see :mod:`indexer.writing`).
 Whoosh deletes a sidecar together with its segment: its name follows Whoosh's segment-file
 pattern.
 """
@@ -23,138 +28,224 @@ from __future__ import annotations
 import mmap
 import os
 import pickle
+import shutil
 import struct
+import tempfile
 from array import array
-from dataclasses import dataclass, field
-from itertools import islice
+from dataclasses import dataclass
+from itertools import repeat
+
+import numpy as np
 
 from .errors import IndexOutdated
 from .schema import MEETING, TURN
 
-STORE_VERSION = 4
+STORE_VERSION = 5
 SIDECAR_EXT = ".turns"
 _MAGIC = b"CSTS"
 _HEADER = struct.Struct("<4sQ")
+#: Texts are buffered in memory up to this size, then in a temporary file in the index folder.
+SPOOL_BYTES = 16 * 1024 * 1024
+#: The per-document arrays: name -> array typecode while writing, numpy dtype when reading.
+COLUMNS = {"meeting": ("I", "<u4"), "turn": ("i", "<i4"), "speaker": ("I", "<u4"), "length": ("I", "<u4")}
+OFFSETS = ("folded_offsets", "text_offsets")
 
 
-@dataclass
+@dataclass(frozen=True)
+class MeetingInfo:
+    """One row of a segment's meeting table."""
+
+    meeting_id: str
+    title: str
+    date: str
+    source: str
+
+
 class SegmentStore:
-    """Per-document arrays of one segment being written, in Whoosh document order."""
+    """The store of one segment being written, in Whoosh document order.
 
-    kinds: list[str] = field(default_factory=list)
-    meeting_ids: list[str] = field(default_factory=list)
-    turns: list[int] = field(default_factory=list)
-    speakers: list[str] = field(default_factory=list)
-    folded: list[str] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-    # meeting id -> (title, date, source)
-    meetings: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    Per-document values go into typed arrays and the texts into spooled temporary files, so a
+    worker writing a segment of a million turns holds a few bytes per turn, not the texts.
+    """
+
+    def __init__(self, directory: str | None = None):
+        self.columns = {name: array(code) for name, (code, _) in COLUMNS.items()}
+        self.folded_offsets = array("Q", [0])
+        self.text_offsets = array("Q", [0])
+        self._folded = tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=directory)
+        self._texts = tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=directory)
+        self.meetings: list[MeetingInfo] = []
+        self._meeting_index: dict[str, int] = {}
+        self.speakers: list[str] = []
+        self._speaker_index: dict[str, int] = {}
+
+    def _meeting(self, info: MeetingInfo) -> int:
+        number = self._meeting_index.get(info.meeting_id)
+        if number is None:
+            number = self._meeting_index[info.meeting_id] = len(self.meetings)
+            self.meetings.append(info)
+        return number
+
+    def _speaker(self, label: str) -> int:
+        number = self._speaker_index.get(label)
+        if number is None:
+            number = self._speaker_index[label] = len(self.speakers)
+            self.speakers.append(label)
+        return number
+
+    def _append(self, meeting: int, turn: int, speaker: int, length: int, folded: bytes, text: bytes) -> None:
+        columns = self.columns
+        columns["meeting"].append(meeting)
+        columns["turn"].append(turn)
+        columns["speaker"].append(speaker)
+        columns["length"].append(length)
+        self._folded.write(folded)
+        self._texts.write(text)
+        self.folded_offsets.append(self.folded_offsets[-1] + len(folded))
+        self.text_offsets.append(self.text_offsets[-1] + len(text))
 
     def add(self, fields: dict, folded: str = "") -> None:
         """Append one document, given the fields it is indexed with and its folded text."""
-        kind = fields.get("kind", TURN)
-        mid = fields["meeting_id"]
-        info = (fields.get("title", ""), fields.get("date", ""), fields.get("source", ""))
-        self.kinds.append(kind)
-        self.meeting_ids.append(mid)
-        if kind == MEETING:
-            self.turns.append(-1)
-            self.speakers.append("")
-            self.folded.append("")
-            self.texts.append("")
-            self.meetings[mid] = info
+        info = MeetingInfo(fields["meeting_id"], fields.get("title", ""), fields.get("date", ""),
+                           fields.get("source", ""))
+        meeting = self._meeting(info)
+        if fields.get("kind", TURN) == MEETING:
+            self._append(meeting, -1, self._speaker(""), 0, b"", b"")
         else:
-            self.turns.append(int(fields["turn"]))
-            self.speakers.append(fields.get("speaker", ""))
-            self.folded.append(folded)
-            self.texts.append(fields.get("text", ""))
-            self.meetings.setdefault(mid, info)
+            self._append(meeting, int(fields["turn"]), self._speaker(fields.get("speaker", "")), len(folded),
+                         folded.encode("utf-8", "surrogatepass"),
+                         fields.get("text", "").encode("utf-16-le", "surrogatepass"))
 
     def extend_live(self, view: "StoreView", live: list[int]) -> None:
-        """Append the documents ``live`` of another segment's store (a merge)."""
+        """Append the documents ``live`` of another segment's store (a merge), texts as bytes."""
+        meetings = [self._meeting(info) for info in view.meetings]
+        speakers = [self._speaker(label) for label in view.speakers]
         for docnum in live:
-            mid = view.meeting_ids[docnum]
-            self.kinds.append(view.kinds[docnum])
-            self.meeting_ids.append(mid)
-            self.turns.append(view.turns[docnum])
-            self.speakers.append(view.speakers[docnum])
-            self.folded.append(view.folded[docnum])
-            self.texts.append(view.text(docnum))
-            if mid in view.meetings:
-                self.meetings.setdefault(mid, view.meetings[mid])
+            self._append(meetings[view.meeting[docnum]], int(view.turn[docnum]), speakers[view.speaker[docnum]],
+                         int(view.length[docnum]), view.folded_bytes(docnum), view.text_bytes(docnum))
 
     def __len__(self) -> int:
-        return len(self.kinds)
+        return len(self.columns["turn"])
+
+    def close(self) -> None:
+        self._folded.close()
+        self._texts.close()
 
 
 class StoreView:
-    """A segment's store opened for searching; original texts are decoded on demand."""
+    """A segment's store opened for searching: typed arrays and texts over one memory map."""
 
-    def __init__(self, header: dict, folded: list[str], blob: mmap.mmap | bytes, offsets: array):
-        self.kinds = [MEETING if k == "m" else TURN for k in header["kinds"]]
-        self.meeting_ids: list[str] = header["meeting_ids"]
-        self.turns: list[int] = header["turns"]
+    def __init__(self, header: dict, mapped: mmap.mmap | bytes):
+        self.count: int = header["count"]
+        self.meetings: list[MeetingInfo] = [MeetingInfo(*row) for row in header["meetings"]]
         self.speakers: list[str] = header["speakers"]
-        self.folded = folded
-        self.meetings: dict[str, tuple[str, str, str]] = header["meetings"]
-        self._blob = blob
-        self._offsets = offsets
+        self._map = mapped
+        arrays = {}
+        for name, (offset, dtype, length) in header["arrays"].items():
+            arrays[name] = np.frombuffer(mapped, np.dtype(dtype), length, offset) if length else np.zeros(0, dtype)
+        self.meeting: np.ndarray = arrays["meeting"]
+        self.turn: np.ndarray = arrays["turn"]
+        self.speaker: np.ndarray = arrays["speaker"]
+        self.length: np.ndarray = arrays["length"]
+        self.folded_offsets: np.ndarray = arrays["folded_offsets"]
+        self.text_offsets: np.ndarray = arrays["text_offsets"]
+        self._folded_start: int = header["folded"]
+        self._text_start: int = header["texts"]
+
+    def folded_bytes(self, docnum: int) -> bytes:
+        start = self._folded_start
+        return self._map[start + int(self.folded_offsets[docnum]) : start + int(self.folded_offsets[docnum + 1])]
+
+    def folded(self, docnum: int) -> str:
+        return self.folded_bytes(docnum).decode("utf-8", "surrogatepass")
+
+    def text_bytes(self, docnum: int) -> bytes:
+        start = self._text_start
+        return self._map[start + int(self.text_offsets[docnum]) : start + int(self.text_offsets[docnum + 1])]
 
     def text(self, docnum: int) -> str:
-        return str(self._blob[self._offsets[docnum] : self._offsets[docnum + 1]], "utf-16-le")
+        return self.text_bytes(docnum).decode("utf-16-le", "surrogatepass")
+
+    def count_in(self, docnums: np.ndarray, term: bytes) -> np.ndarray:
+        """Occurrences of the UTF-8 ``term`` in the folded text of each of ``docnums``.
+
+        A chain of C-level ``map`` calls over slices of the map: per document a slice and a
+        ``bytes.count``, no decoding and no Python loop.
+        """
+        start = self._folded_start
+        lows = (self.folded_offsets[docnums] + start).tolist()
+        highs = (self.folded_offsets[docnums + 1] + start).tolist()
+        slices = map(self._map.__getitem__, map(slice, lows, highs))
+        return np.fromiter(map(bytes.count, slices, repeat(term)), np.int64, len(lows))
+
+    @property
+    def kinds(self) -> list[str]:
+        return [MEETING if t < 0 else TURN for t in self.turn.tolist()]
 
     def __len__(self) -> int:
-        return len(self.kinds)
+        return self.count
 
 
 def sidecar_name(segment) -> str:
     return segment.make_filename(SIDECAR_EXT)
 
 
-def _utf16(texts: list[str]) -> tuple[bytes, array]:
-    """The texts as one UTF-16 blob and the byte offset of each (len(texts) + 1 offsets)."""
-    offsets = array("Q", [0])
-    chunks = []
-    for text in texts:
-        data = text.encode("utf-16-le", "surrogatepass")
-        chunks.append(data)
-        offsets.append(offsets[-1] + len(data))
-    return b"".join(chunks), offsets
+def _aligned(position: int) -> int:
+    return (position + 7) // 8 * 8
 
 
-def _char_offsets(texts: list[str]) -> array:
-    offsets = array("Q", [0])
-    for text in texts:
-        offsets.append(offsets[-1] + len(text))
-    return offsets
+def _little(values: array) -> bytes:
+    if array("H", [1]).tobytes() != b"\x01\x00":  # a big-endian machine: the file is little-endian
+        values = array(values.typecode, values)
+        values.byteswap()
+    return values.tobytes()
+
+
+def _layout(store: SegmentStore, header_room: int) -> tuple[dict, list[tuple[int, bytes]], int]:
+    """Where each array goes: (descriptors, [(offset, data)], end of the arrays)."""
+    position = _aligned(header_room)
+    descriptors: dict[str, tuple[int, str, int]] = {}
+    chunks: list[tuple[int, bytes]] = []
+    named = [(name, store.columns[name], COLUMNS[name][1]) for name in COLUMNS]
+    named += [(name, getattr(store, name), "<u8") for name in OFFSETS]
+    for name, values, dtype in named:
+        data = _little(values)
+        descriptors[name] = (position, dtype, len(values))
+        chunks.append((position, data))
+        position = _aligned(position + len(data))
+    return descriptors, chunks, position
 
 
 def write_store(index_dir: str, segment, store: SegmentStore) -> None:
     """Write a segment's store atomically and durably (before the segment is committed)."""
     path = os.path.join(index_dir, sidecar_name(segment))
-    folded, folded_offsets = _utf16(store.folded)
-    texts, text_offsets = _utf16(store.texts)
-    header = pickle.dumps(
-        {
-            "version": STORE_VERSION,
-            "count": len(store),
-            "kinds": "".join("m" if k == MEETING else "t" for k in store.kinds),
-            "meeting_ids": store.meeting_ids,
-            "turns": store.turns,
-            "speakers": store.speakers,
-            "meetings": store.meetings,
-            "folded_offsets": folded_offsets.tobytes(),
-            "folded_chars": _char_offsets(store.folded).tobytes(),
-            "text_offsets": text_offsets.tobytes(),
-        },
-        protocol=pickle.HIGHEST_PROTOCOL,
-    )
+    header = {
+        "version": STORE_VERSION,
+        "count": len(store),
+        "meetings": [(m.meeting_id, m.title, m.date, m.source) for m in store.meetings],
+        "speakers": store.speakers,
+    }
+    # The header holds the arrays' offsets, which depend on the header's size: lay out with an
+    # estimate, then again if the pickled header did not fit.
+    room = len(pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)) + 1024
+    while True:
+        descriptors, chunks, end = _layout(store, _HEADER.size + room)
+        header.update(arrays=descriptors, folded=end, texts=end + store.folded_offsets[-1])
+        data = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(data) <= room:
+            break
+        room = len(data) + 1024
     tmp = path + ".tmp"
     with open(tmp, "wb") as handle:
-        handle.write(_HEADER.pack(_MAGIC, len(header)))
-        handle.write(header)
-        handle.write(folded)
-        handle.write(texts)
+        handle.write(_HEADER.pack(_MAGIC, len(data)))
+        handle.write(data)
+        for offset, chunk in chunks:
+            handle.write(b"\0" * (offset - handle.tell()))
+            handle.write(chunk)
+        handle.write(b"\0" * (end - handle.tell()))
+        for blob in (store._folded, store._texts):
+            blob.seek(0)
+            shutil.copyfileobj(blob, handle, 1 << 20)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
@@ -171,29 +262,25 @@ def read_store(index_dir: str, segment) -> StoreView:
             header = pickle.loads(handle.read(length))
             if header.get("version") != STORE_VERSION or header.get("count") != segment.doc_count_all():
                 raise ValueError("turn store does not match its segment")
-            folded_offsets, text_offsets = array("Q"), array("Q")
-            folded_offsets.frombytes(header["folded_offsets"])
-            text_offsets.frombytes(header["text_offsets"])
-            folded_blob = handle.read(folded_offsets[-1])
-            if len(folded_blob) != folded_offsets[-1]:
-                raise ValueError("turn store is truncated")
-            start = _HEADER.size + length + folded_offsets[-1]
             size = os.fstat(handle.fileno()).st_size
-            if size != start + text_offsets[-1]:
-                raise ValueError("turn store is truncated")
-            if text_offsets[-1]:
-                mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-                blob = memoryview(mapped)[start:]
-            else:
-                blob = b""
-    except (OSError, EOFError, ValueError, struct.error, pickle.UnpicklingError, KeyError, IndexError) as err:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        view = StoreView(header, mapped)
+        _check(view, size, header)
+    except (OSError, EOFError, ValueError, TypeError, struct.error, pickle.UnpicklingError, KeyError, IndexError) as err:
         raise IndexOutdated(
             f"the turn store {path} is missing or damaged ({err}); rebuild the index with --rebuild"
         ) from err
-    # One decode for the whole segment, then slices by character offsets (a character outside
-    # the BMP takes two UTF-16 code units, so byte offsets / 2 are not character offsets).
-    decoded = folded_blob.decode("utf-16-le", "surrogatepass")
-    chars = array("Q")
-    chars.frombytes(header["folded_chars"])
-    folded = list(map(decoded.__getitem__, map(slice, chars, islice(chars, 1, None))))
-    return StoreView(header, folded, blob, text_offsets)
+    return view
+
+
+def _check(view: StoreView, size: int, header: dict) -> None:
+    """The arrays fit the document count and the blobs fit the file (cheap, O(1) checks)."""
+    count = view.count
+    if not (len(view.meeting) == len(view.turn) == len(view.speaker) == len(view.length) == count):
+        raise ValueError("turn store arrays do not match its document count")
+    if len(view.folded_offsets) != count + 1 or len(view.text_offsets) != count + 1:
+        raise ValueError("turn store offsets do not match its document count")
+    if header["folded"] + int(view.folded_offsets[-1]) != header["texts"]:
+        raise ValueError("turn store is truncated")
+    if header["texts"] + int(view.text_offsets[-1]) != size:
+        raise ValueError("turn store is truncated")

@@ -82,9 +82,10 @@ def lean(writer, limitmb: int):
 class Sink:
     """Where parsed documents go: a Whoosh writer and the turn store of its segment."""
 
-    def __init__(self, writer):
+    def __init__(self, writer, directory: str | None = None):
         self.writer = writer
-        self.store = SegmentStore()
+        # Texts spill to temporary files in the index folder (the segment's filesystem).
+        self.store = SegmentStore(directory)
 
     def add(self, doc: dict) -> None:
         self.writer.add_document(**whoosh_fields(doc))
@@ -146,14 +147,17 @@ def _worker(index_dir: str, jobs: list[Job], results, parent: int) -> None:
 
     try:
         ix = whoosh_index.open_dir(index_dir, indexname=INDEX_NAME)
-        sink = Sink(lean(SegmentWriter(ix, _lk=False, compound=False, codec=TurnCodec()), POOL_LIMIT_MB))
-        index_jobs(sink, jobs, report)
-        if len(sink.store):
-            segment = sink.writer._finalize_segment()
-            write_store(index_dir, segment, sink.store)
-            results.put(("segment", segment))
-        else:
-            sink.writer._close_segment()
+        sink = Sink(lean(SegmentWriter(ix, _lk=False, compound=False, codec=TurnCodec()), POOL_LIMIT_MB), index_dir)
+        try:
+            index_jobs(sink, jobs, report)
+            if len(sink.store):
+                segment = sink.writer._finalize_segment()
+                write_store(index_dir, segment, sink.store)
+                results.put(("segment", segment))
+            else:
+                sink.writer._close_segment()
+        finally:
+            sink.store.close()
         # The temporary folder is shared with the parent's writer, which removes it at the end.
         results.put(("end",))
     except BaseException as err:  # reported to the parent, which cancels the whole run

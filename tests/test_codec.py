@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
-from indexer.analysis import bigram_counts, fold, segment_words
+from indexer.analysis import fold, gram_counts, segment_words
 from indexer.build import build_index
 from indexer.codec import EXT, decode_postings, encode_postings
 from indexer.errors import IndexOutdated
@@ -53,7 +54,8 @@ def test_long_dense_lists_are_compressed():
 
 def expected_postings(index_dir):
     """What the grams and words postings must be, from each segment's turn store and the
-    transcripts: {(segment id, field): {term: [(docnum, count)]}} for live turns."""
+    transcripts: {(segment id, field): {term: [(docnum, count)]}} for live turns: every bigram
+    and every character but the space of the folded text, with its count, and the words."""
     ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
     out = {}
     with ix.reader() as reader:
@@ -64,7 +66,7 @@ def expected_postings(index_dir):
             for docnum, kind in enumerate(view.kinds):
                 if kind != TURN or segreader.is_deleted(docnum):
                     continue
-                for gram, count in bigram_counts(view.folded[docnum]).items():
+                for gram, count in gram_counts(view.folded(docnum)).items():
                     grams.setdefault(gram, []).append((docnum, count))
                 for word in set(segment_words(view.text(docnum))):
                     words.setdefault(word, []).append((docnum, 1))
@@ -95,7 +97,7 @@ def actual_postings(index_dir):
 
 
 def test_postings_are_exactly_the_bigrams_and_words_of_every_turn(index_dir):
-    # Bigram counts included: a two-character term is answered from them alone.
+    # Bigram and character counts included: one- and two-character terms are answered from them.
     assert actual_postings(index_dir) == expected_postings(index_dir)
 
 
@@ -173,23 +175,42 @@ def test_damaged_blocks_are_a_clear_error_when_searched(index_dir, tmp_path):
     engine.close()
 
 
-def test_two_character_terms_answered_from_counts_equal_counting_the_texts(engine):
+def _counted_in_texts(snap, docs, term):
+    """{doc: str.count} over the decoded folded texts of ``docs``: the definition, no index."""
+    counts = {g: snap.folded(g).count(term) for g in docs}
+    return {g: n for g, n in counts.items() if n}
+
+
+def _matched(snap, term, restrict=None):
+    docs, counts = snap.match_text(term, None if restrict is None else np.array(sorted(restrict), np.int64))
+    return dict(zip(docs.tolist(), counts.tolist()))
+
+
+def test_one_and_two_character_terms_answered_from_counts_equal_counting_the_texts(engine):
     snap = engine.snapshot()
-    every = sorted({gram for text in snap.folded for gram in bigram_counts(text)})
-    doubled = [gram for gram in every if gram[0] == gram[1]]  # can overlap: counted in the texts
-    assert len(every) > 1000
-    for term in every[:: len(every) // 400] + doubled:
-        assert snap.match_text(term, None) == snap.count_in(range(len(snap.folded)), term), term
-        restrict = set(list(snap.count_in(range(len(snap.folded)), term))[::2]) | {0, 1, 2}
-        expected = {g: n for g, n in snap.count_in(sorted(restrict), term).items()}
-        assert snap.match_text(term, restrict) == expected, term
+    live = snap.live.tolist()
+    every = sorted({gram for g in live for gram in gram_counts(snap.folded(g))})
+    doubled = [gram for gram in every if len(gram) == 2 and gram[0] == gram[1]]  # can overlap: counted in texts
+    assert len(every) > 1000 and any(len(gram) == 1 for gram in every)
+    for term in every[:: len(every) // 400] + doubled + ["的", "，", "0"]:
+        expected = _counted_in_texts(snap, live, term)
+        assert _matched(snap, term) == expected, term
+        restrict = set(list(expected)[::2]) | {0, 1, 2}
+        assert _matched(snap, term, restrict) == {g: n for g, n in expected.items() if g in restrict}, term
+
+
+def test_terms_without_a_bigram_are_found_through_their_characters(engine):
+    snap = engine.snapshot()
+    live = snap.live.tolist()
+    for term in ("3.5", "a-b", "1/2", "%", "：", "(", "o k"):
+        assert _matched(snap, term) == _counted_in_texts(snap, live, term), term
 
 
 def test_self_overlapping_two_character_terms_count_like_str_count(engine_of):
     engine = engine_of({"2024-06-01-笑聲.md": "# 2024-06-01 笑聲\n\n### 甲：\n哈哈哈，預算2000萬，哈哈。\n\n### 乙：\n哈哈哈哈\n"})
     snap = engine.snapshot()
-    for term, expected in (("哈哈", [2, 2]), ("00", [1]), ("20", [1])):
-        assert sorted(snap.match_text(term, None).values()) == expected, term
+    for term, expected in (("哈哈", [2, 2]), ("00", [1]), ("20", [1]), ("哈", [4, 5])):
+        assert sorted(_matched(snap, term).values()) == expected, term
 
 
 def test_a_damaged_block_index_is_a_clear_error(index_dir, tmp_path):
