@@ -1,11 +1,14 @@
 """Run the civic-search benchmark and write ``docs/benchmarks.md``.
 
     python -m bench [--corpus PATH] [--out docs/benchmarks.md] [--sample N] [--skip-growth] [--quick]
+                    [--scale N]
 
 Sections, in order: the index build from scratch (subprocess: wall, CPU, peak RSS, size);
 adding one meeting; warm query latency and recall for the engine and the baselines; the CLI in
 a new process; the web API under load (with the CLI-vs-API consistency check); growth at ×1,
-×2, ×4. A section that fails is reported in the notes and the run goes on.
+×2, ×4. ``--scale 16`` adds a ×16 growth point and the scale figures of issue #12 (see
+:mod:`bench.scale`) at ×1, ×4 and ×16. A section that fails is reported in the notes and the run
+goes on.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="civic-search serve --workers for the load test (default: the CPU cores)")
     p.add_argument("--compare", type=int, default=None, help="queries for the CLI-vs-API check (default 20)")
     p.add_argument("--growth", default=None, help="growth factors (default 1,2,4)")
+    p.add_argument("--scale", type=int, default=None, metavar="N",
+                   help="add a ×N growth point and measure the scale figures at ×1, ×4 and ×N "
+                        "(new-process searches over the query set, server memory, every page)")
     p.add_argument("--baselines", default="whoosh-jieba,sqlite,brute,tantivy",
                    help="comma-separated: whoosh-jieba, sqlite, brute, tantivy (brute always runs as the oracle)")
     p.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a new temporary folder)")
@@ -212,12 +218,32 @@ def run(args: argparse.Namespace, workdir: Path):
         results.api = run_api(args, index_dir, workdir, queries)
 
     factors = [] if args.skip_growth else sorted({int(f) for f in args.growth.split(",") if f.strip()})
+    scaled: set[int] = set()
+    if args.scale:
+        factors = sorted(set(factors) | {1, args.scale})
+        scaled = {f for f in (1, 4, args.scale) if f in factors and f <= args.scale}
+        results.scale_factor = args.scale
+        with section(results, "scale figures ×1"):
+            results.scale_x1 = measure_scale(args, 1, results.build, index_dir, queries, expected, corpus, None)
     if factors:
         results.growth = []
     for factor in factors:
         with section(results, f"growth ×{factor}"):
-            results.growth.append(growth_point(results, corpus, factor, workdir, queries, args.repeats))
+            def scale(build, folder, copies, factor=factor):
+                return measure_scale(args, factor, build, folder, queries, expected, corpus, copies)
+
+            results.growth.append(growth_point(results, corpus, factor, workdir, queries, args.repeats,
+                                               scale if factor in scaled and factor > 1 else None))
     return results
+
+
+def measure_scale(args, factor: int, build, index_dir: Path, queries, expected, corpus: str, copies: str | None):
+    """The scale figures (:mod:`bench.scale`) of one built index."""
+    from .scale import measure_point
+
+    serve = {"workers": args.serve_workers, "clients": args.clients, "seconds": args.load_seconds,
+             "max_requests": args.load_max}
+    return measure_point(factor, build, index_dir, queries, args.repeats, expected, corpus, copies, serve, log)
 
 
 def run_api(args, index_dir: Path, workdir: Path, queries):
@@ -238,14 +264,14 @@ def run_api(args, index_dir: Path, workdir: Path, queries):
                       server.workers)
 
 
-def growth_point(results, corpus: str, factor: int, workdir: Path, queries, repeats: int):
+def growth_point(results, corpus: str, factor: int, workdir: Path, queries, repeats: int, scale=None):
     from .growth import GrowthPoint, grow
     from .measure import summary_ms
 
     if factor == 1 and results.build is not None and results.engine_timing is not None:
         s = summary_ms(results.engine_timing.values())
         return GrowthPoint(1, results.build, s["p50"], s["p99"], results.corpus.turns)
-    return grow(corpus, factor, workdir, queries, repeats)
+    return grow(corpus, factor, workdir, queries, repeats, scale)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def render(r: Results) -> str:
         "baseline runs in the same run as the engine: compare ratios, not absolute numbers across runs.",
         "",
     ]
-    lines += _header(r) + _targets(r) + _build(r) + _latency(r) + _cli(r) + _api(r) + _growth(r) + _notes(r)
+    lines += _header(r) + _targets(r) + _build(r) + _latency(r) + _cli(r) + _api(r) + _growth(r) + _scale(r) + _notes(r)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -277,6 +277,81 @@ def _growth(r: Results) -> list[str]:
     return lines + [""]
 
 
+def _scale(r: Results) -> list[str]:
+    points = r.scale_points()
+    if not r.scale_factor:
+        return []
+    lines = ["## Scale", ""]
+    if not points:
+        return lines + ["Not measured (see the notes).", ""]
+    base = r.build.run.wall if r.build else None
+    rows = []
+    for p in points:
+        run = p.build.run
+        rows.append([f"×{p.factor}", str(p.turns), _f(run.wall, "{:.0f} s"), _ratio(run.wall / base if base else None),
+                     _f(run.peak_rss / 1e9, "{:.2f} GB"), _f(p.build.index_bytes / MB, "{:.0f} MB"),
+                     _f(p.open_seconds * 1000, "{:.0f} ms")])
+    lines += ["### Size, build and opening", ""]
+    lines += _table(["corpus", "turns", "build wall", "vs ×1", "build peak RSS (summed)", "index", "open (in-process)"],
+                    rows)
+    rows = []
+    for p in points:
+        s, c, e = p.warm_summary(), p.cold, p.exactness
+        serve = p.serve
+        worker = max(serve.memory, key=lambda m: m.rss) if serve and serve.memory else None
+        rows.append([
+            f"×{p.factor}", _f(c.median, "{:.2f} s"), f"{_f(c.rss_median / MB, '{:.0f}')} / {_f(c.rss_max / MB, '{:.0f}')} MB",
+            f"{_f(s['p50'])} / {_f(s['p99'], '{:.0f}')} / {_f(s['max'], '{:.0f}')}",
+            f"{e.recall:.4f}, {e.extra} extra, {len(e.wrong_totals)} wrong totals",
+            _f(serve.load.rps, "{:.0f}") + (f" ({serve.load.errors} errors)" if serve and serve.load.errors else "")
+            if serve else "—",
+            f"{worker.rss / MB:.0f} MB ({worker.uss / MB:.0f} / {worker.pss / MB:.0f})" if worker else "—",
+        ])
+    lines += ["### Searching", ""]
+    lines += _table(["corpus", "new process (median)", "its RSS (median / largest)", "warm p50 / p99 / slowest ms",
+                     "exact", "API req/s (evaluated)", "worker RSS after load (private / proportional)"], rows)
+    rows = []
+    for p in points:
+        if not p.serve:
+            continue
+        cells = [f"×{p.factor}"]
+        for route, timing in p.serve.pages.items():
+            s = summary_ms(timing.values())
+            slowest = max(timing.seconds, key=timing.seconds.get) if timing.seconds else ""
+            cells.append(f"{_f(s['p50'], '{:.0f}')} / {_f(s['p99'], '{:.0f}')} / {_f(s['max'], '{:.0f}')} ms "
+                         f"({_code(slowest)}{', ' + str(len(timing.errors)) + ' errors' if timing.errors else ''})")
+        rows.append(cells)
+    routes = list(points[-1].serve.pages) if points[-1].serve else []
+    lines += ["### Pages (p50 / p99 / slowest, and the slowest query)", ""]
+    lines += _table(["corpus"] + [f"`{route}`" for route in routes], rows)
+    largest = points[-1]
+    slow = sorted(largest.warm.seconds.items(), key=lambda kv: -kv[1])[:8]
+    lines.append(f"Slowest warm queries at ×{largest.factor}: " +
+                 ", ".join(f"{_code(q)} {secs * 1000:.0f} ms" for q, secs in slow) + ".")
+    lines.append("")
+    workers = points[-1].serve.workers if points[-1].serve else 0
+    lines.append(
+        "Each size is built the way the growth section builds (renamed copies of every transcript). *open*: "
+        "`SearchEngine(index)` in the harness process. *new process*: `civic-search search Q --index DIR --json` for "
+        "every query of the set, each a fresh process (interpreter, imports, opening, one search), after one untimed "
+        "run; RSS is each process's peak (`wait4`). *warm*: as the main latency section (page cache emptied before "
+        "each timed search). *exact*: every answer against the oracle's ×1 answer expanded to the copies, every total "
+        "×N the oracle's. The server is `civic-search serve --workers "
+        f"{workers}`: after a warm-up pass, the *distinct* load phase (every request evaluated), then each worker's "
+        "memory: RSS, and in brackets the private (USS) and proportional (PSS) sizes (psutil): RSS counts the pages "
+        "of the memory-mapped texts a worker has touched, which are shared with the other workers and the page "
+        "cache. Then every page for every query, one request at a time after an untimed one (`/search`: results "
+        "grouped by meeting with the year and speaker facets and the timeline; `/kwic`: the first 100 occurrences; "
+        "`/speakers`: who said it).")
+    lines.append("")
+    for p in points:
+        errors = [f"{q}: {err}" for q, err in list(p.exactness.errors.items())[:5]]
+        failures = [f"{_code(q)} expected {e} turns, missed {m}, {x} extra" for q, e, m, x in p.exactness.failures[:10]]
+        for note in p.notes + failures + p.exactness.wrong_totals[:5] + errors + p.cold.errors[:5]:
+            lines.append(f"- ×{p.factor}: {note}")
+    return lines + [""]
+
+
 def _notes(r: Results) -> list[str]:
     lines = ["## Baselines: what each does and cannot express", ""]
     for run in r.baselines:
@@ -310,5 +385,25 @@ def summary_json(r: Results) -> dict:
     }
     sections = {"build": r.build, "add_one": r.add_one, "latency": r.engine_timing, "cli": r.cold, "api": r.api,
                 "growth": r.growth}
+    if r.scale_factor:
+        sections["scale"] = r.scale_points() or None
+        out["scale"] = {f"x{p.factor}": _scale_json(p) for p in r.scale_points()}
     out["sections"] = {name: value is not None for name, value in sections.items()}
     return out
+
+
+def _scale_json(p) -> dict:
+    from .scale import is_exact
+
+    serve = p.serve
+    return {
+        "turns": p.turns, "build_seconds": p.build.run.wall, "build_peak_rss": p.build.run.peak_rss,
+        "index_bytes": p.build.index_bytes, "open_seconds": p.open_seconds,
+        "new_process_median_seconds": p.cold.median, "new_process_rss_max": p.cold.rss_max,
+        "warm_ms": p.warm_summary(), "recall": p.exactness.recall, "exact": is_exact(p.exactness),
+        "api_rps": serve.load.rps if serve else None, "api_errors": serve.load.errors if serve else None,
+        "worker_rss": [m.rss for m in serve.memory] if serve else None,
+        "worker_uss": [m.uss for m in serve.memory] if serve else None,
+        "pages_ms": {route: summary_ms(t.values()) for route, t in serve.pages.items()} if serve else None,
+        "page_errors": sum(len(t.errors) for t in serve.pages.values()) if serve else None,
+    }

@@ -62,9 +62,17 @@ class Results:
     cold: ColdStart | None = None
     api: ApiRun | None = None
     growth: list[GrowthPoint] | None = None
+    scale_factor: int | None = None  # --scale N: the largest size the scale figures were measured at
+    scale_x1: object | None = None  # bench.scale.ScalePoint of the main index
     harness_seconds: float = 0.0
     load_at_end: str = ""
     notes: list[str] = field(default_factory=list)
 
     def baseline(self, name: str) -> BaselineRun | None:
         return next((b for b in self.baselines if b.baseline.name == name), None)
+
+    def scale_points(self) -> list:
+        """The sizes with scale figures (bench.scale.ScalePoint), smallest first."""
+        points = [self.scale_x1] if self.scale_x1 is not None else []
+        points += [p.scale for p in (self.growth or []) if p.scale is not None]
+        return sorted(points, key=lambda p: p.factor)

@@ -73,8 +73,8 @@ def run_bench(tmp_path: Path, corpus: Path, *extra: str, env: dict | None = None
 
 
 def test_quick_run_writes_every_section(tmp_path, tiny_corpus):
-    report, summary = run_bench(tmp_path, tiny_corpus)
-    for heading in SECTIONS:
+    report, summary = run_bench(tmp_path, tiny_corpus, "--scale", "2")
+    for heading in SECTIONS + ["## Scale", "### Searching", "### Pages (p50 / p99 / slowest, and the slowest query)"]:
         assert heading in report, heading
     assert "failed:" not in report, report[report.find("## Notes"):]
     assert summary["queries"] == 5
@@ -83,6 +83,16 @@ def test_quick_run_writes_every_section(tmp_path, tiny_corpus):
     assert summary["engine"]["extra"] == 0 and summary["engine"]["wrong_totals"] == 0
     assert "| ×1 |" in report and "| ×2 |" in report
     assert "brute force" in summary["baselines"]
+    # The scale figures at ×1 and ×2: exact against the oracle expanded to the copies, every
+    # new-process search and every page answered.
+    assert set(summary["scale"]) == {"x1", "x2"}
+    for point in summary["scale"].values():
+        assert point["exact"] and point["recall"] == 1.0
+        assert point["api_errors"] == 0 and point["page_errors"] == 0
+        assert point["new_process_median_seconds"] > 0
+        assert set(point["pages_ms"]) == {"/search", "/kwic", "/speakers"}
+    assert "×1: search in a new process ≤ 0.3 s (median over the query set)" in summary["targets"]
+    assert summary["targets"]["×16 targets (issue #12)"]["ok"] is None  # not measured at --scale 2
 
 
 def test_quick_run_without_optional_packages(tmp_path, tiny_corpus):
