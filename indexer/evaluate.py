@@ -21,7 +21,8 @@ import numpy as np
 from .analysis import fold
 from .errors import QueryError
 from .query import And, DateRange, Field, Node, Not, Or, Text
-from .snapshot import BM25_B, BM25_K1, EMPTY, Snapshot, intersect
+from .docsets import EMPTY, member
+from .snapshot import BM25_B, BM25_K1, Snapshot
 
 #: Extra weight for a match that is a whole jieba word, and for a term in the meeting title.
 WORD_BONUS = 0.2
@@ -47,15 +48,6 @@ class TermCounts:
 
     scopes: list[np.ndarray | None] = field(default_factory=list)
     found: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
-
-
-def member(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """For each element of sorted ``a``, whether it is in sorted ``b``."""
-    if not len(a) or not len(b):
-        return np.zeros(len(a), bool)
-    at = np.searchsorted(b, a)
-    at[at == len(b)] = 0
-    return b[at] == a
 
 
 class Evaluator:
@@ -93,13 +85,13 @@ class Evaluator:
                 result = matched
             else:
                 # Every child is evaluated within the docs still in play: matched ⊆ result.
-                keep = member(result.docs, matched.docs)
+                keep = member(result.docs, matched.docs, self.snap.size)
                 result = Matches(matched.docs, result.scores[keep] + matched.scores)
             if not len(result):
                 return Matches()
         for child in negatives:
             excluded = self.evaluate(child, result.docs).docs
-            keep = ~member(result.docs, excluded)
+            keep = ~member(result.docs, excluded, self.snap.size)
             result = Matches(result.docs[keep], result.scores[keep])
         return result or Matches()
 
@@ -155,13 +147,12 @@ class Evaluator:
         tf = tfs.astype(np.float64)
         norms = self.base + self.scale * snap.length_of[docs].astype(np.float64)
         scores = (weight * tf) / (tf + norms)
-        words = snap.word_docs(term, docs)
-        if len(words):
-            at = np.searchsorted(docs, words)
-            scores[at] = (1.0 + WORD_BONUS) * scores[at]
+        words = snap.word_mask(term, docs)
+        if words.any():
+            scores[words] = (1.0 + WORD_BONUS) * scores[words]
         titled = snap.titled_slots(term)
         if len(titled):
-            in_title = np.isin(snap.meeting_of[docs], titled)
+            in_title = snap.slot_mask(titled)[snap.meeting_of[docs]]
             scores[in_title] = (TITLE_BONUS * idf) + scores[in_title]
         return Matches(docs, scores)
 
@@ -193,14 +184,17 @@ class Evaluator:
         unseen = np.ones(len(docs), bool)
         if counted is not None:
             for scope, (found, tfs) in zip(counted.scopes, counted.found):
-                at = member(docs, found)
-                out[at] = tfs[np.searchsorted(found, docs[at])]
-                unseen &= False if scope is None else ~member(docs, scope)
+                if len(found) == len(docs) and np.array_equal(found, docs):
+                    out[:] = tfs  # the usual case: one term, looked for everywhere
+                else:
+                    at = member(docs, found, self.snap.size)
+                    out[at] = tfs[np.searchsorted(found, docs[at])]
+                unseen &= False if scope is None else ~member(docs, scope, self.snap.size)
         if unseen.any():
             missing = docs[unseen]
             found, tfs = self.snap.count_in(missing, term) if term else (EMPTY, EMPTY)
-            out[np.flatnonzero(unseen)[member(missing, found)]] = tfs
+            out[np.flatnonzero(unseen)[member(missing, found, self.snap.size)]] = tfs
         return out
 
 
-__all__ = ["Evaluator", "Matches", "intersect", "member"]
+__all__ = ["Evaluator", "Matches", "TermCounts"]

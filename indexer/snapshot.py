@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import bigrams, fold
+from .docsets import EMPTY, intersect, member
 from .schema import INDEX_NAME
 from .store import MeetingInfo, read_store
 
@@ -42,7 +43,9 @@ BM25_B = 0.75
 #: costs far less than reading a candidate's text.
 INTERSECT_MIN = 64
 INTERSECT_RATIO = 64
-EMPTY = np.zeros(0, np.int64)
+#: A term answered by its postings is counted in the texts of the restricting documents only
+#: when they are this many times fewer than its postings.
+POSTINGS_PREFERRED = 64
 _NO_MEETING = MeetingInfo("", "", "", "")
 
 
@@ -58,6 +61,11 @@ def units(term: str) -> list[str]:
     return sorted(grams) if grams else sorted(set(term) - {" "})
 
 
+def is_doubled_bigram(term: str) -> bool:
+    """``哈哈``, ``00``: an indexed bigram that overlaps itself in ``哈哈哈``."""
+    return len(term) == 2 and term[0] == term[1] and term.isalnum()
+
+
 def answered_by_postings(term: str) -> bool:
     """True when a folded term's postings and counts are its exact matches and frequencies: one
     character, or one indexed bigram that cannot overlap itself (``哈哈`` can: its bigram count
@@ -65,17 +73,6 @@ def answered_by_postings(term: str) -> bool:
     if len(term) == 1:
         return term != " "
     return len(term) == 2 and term[0] != term[1] and term[0].isalnum() and term[1].isalnum()
-
-
-def intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The elements of sorted ``a`` that are in sorted ``b``."""
-    if len(a) > len(b):
-        a, b = b, a
-    if not len(a):
-        return EMPTY
-    at = np.searchsorted(b, a)
-    at[at == len(b)] = 0
-    return a[b[at] == a]
 
 
 class Segment:
@@ -300,12 +297,20 @@ class Snapshot:
         place = {d: i for i, d in enumerate(dates)}
         return dates, np.array([place.get(d, -1) for d in self.slot_dates] or [-1], np.int64)
 
-    def _docs_where(self, column: np.ndarray, wanted: np.ndarray, size: int, among: np.ndarray | None) -> np.ndarray:
-        """Live turns (of ``among``, when given) whose value in ``column`` is one of ``wanted``."""
+    @staticmethod
+    def _mask(wanted: np.ndarray, size: int) -> np.ndarray:
         mask = np.zeros(max(size, 1), bool)
         mask[wanted] = True
+        return mask
+
+    def slot_mask(self, slots: np.ndarray) -> np.ndarray:
+        """A boolean per slot: is it one of ``slots``."""
+        return self._mask(slots, len(self.slots))
+
+    def _docs_where(self, column: np.ndarray, wanted: np.ndarray, size: int, among: np.ndarray | None) -> np.ndarray:
+        """Live turns (of ``among``, when given) whose value in ``column`` is one of ``wanted``."""
         docs = self.live if among is None else among
-        return docs[mask[column[docs]]]
+        return docs[self._mask(wanted, size)[column[docs]]]
 
     def docs_of_slots(self, slots: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
         """Live turns (of ``among``, when given) whose meeting slot is one of ``slots``."""
@@ -381,25 +386,34 @@ class Snapshot:
         dfs = sorted((self.doc_frequency("grams", u), u) for u in found)
         if dfs[0][0] == 0:
             return EMPTY, EMPTY
-        if restrict is not None and len(restrict) <= dfs[0][0]:
+        by_postings = answered_by_postings(term)
+        if restrict is not None and len(restrict) * (POSTINGS_PREFERRED if by_postings else 1) <= dfs[0][0]:
             return self.count_in(restrict, term)
-        if answered_by_postings(term):
+        if by_postings or is_doubled_bigram(term):
             docs, counts = self.postings("grams", term, counts=True)
             if restrict is not None:
-                keep = np.isin(docs, restrict, assume_unique=True)
+                keep = member(docs, restrict, self.size)
                 docs, counts = docs[keep], counts[keep]
+            if not by_postings:
+                # ``xx``: a bigram counted once is one match; more may overlap (``xxx`` is one).
+                again = counts > 1
+                if again.any():
+                    counts = counts.copy()
+                    _, counts[again] = self.count_in(docs[again], term, keep_empty=True)
+                    docs, counts = docs[counts > 0], counts[counts > 0]
             return docs, counts
         candidates = self.postings("grams", dfs[0][1])
         if restrict is not None:
-            candidates = intersect(candidates, restrict)
+            candidates = intersect(candidates, restrict, self.size)
         for df, unit in dfs[1:]:
             if len(candidates) <= INTERSECT_MIN or df > INTERSECT_RATIO * len(candidates):
                 break
-            candidates = intersect(candidates, self.postings("grams", unit))
+            candidates = intersect(candidates, self.postings("grams", unit), self.size)
         return self.count_in(candidates, term)
 
-    def count_in(self, docs: np.ndarray, term: str) -> tuple[np.ndarray, np.ndarray]:
-        """Those of sorted ``docs`` whose folded text contains ``term``: (docs, occurrences)."""
+    def count_in(self, docs: np.ndarray, term: str, keep_empty: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Those of sorted ``docs`` whose folded text contains ``term``: (docs, occurrences); all
+        of ``docs`` with ``keep_empty``."""
         if not len(docs):
             return EMPTY, EMPTY
         tbytes = term.encode("utf-8", "surrogatepass")
@@ -408,9 +422,12 @@ class Snapshot:
         for seg, low, high in zip(self.segments, bounds, bounds[1:]):
             if high > low:
                 counts[low:high] = seg.view.count_in(docs[low:high] - seg.offset, tbytes)
+        if keep_empty:
+            return docs, counts
         keep = counts > 0
         return docs[keep], counts[keep]
 
-    def word_docs(self, term: str, among: np.ndarray) -> np.ndarray:
-        """Those of sorted ``among`` where ``term`` is a whole jieba word."""
-        return intersect(among, self.postings("words", term))
+    def word_mask(self, term: str, docs: np.ndarray) -> np.ndarray:
+        """For each of sorted ``docs``: is ``term`` a whole jieba word of it."""
+        return member(docs, self.postings("words", term), self.size)
+

@@ -49,6 +49,11 @@ SPOOL_BYTES = 16 * 1024 * 1024
 #: The per-document arrays: name -> array typecode while writing, numpy dtype when reading.
 COLUMNS = {"meeting": ("I", "<u4"), "turn": ("i", "<i4"), "speaker": ("I", "<u4"), "length": ("I", "<u4")}
 OFFSETS = ("folded_offsets", "text_offsets")
+#: Candidates are verified in chunks of at most this much of the folded blob; a chunk's pages
+#: are released after it when they span at least RELEASE_BYTES.
+CHUNK_BYTES = 8 << 20
+RELEASE_BYTES = 1 << 18
+_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)  # not on Windows
 
 
 @dataclass(frozen=True)
@@ -167,16 +172,40 @@ class StoreView:
         return self.text_bytes(docnum).decode("utf-16-le", "surrogatepass")
 
     def count_in(self, docnums: np.ndarray, term: bytes) -> np.ndarray:
-        """Occurrences of the UTF-8 ``term`` in the folded text of each of ``docnums``.
+        """Occurrences of the UTF-8 ``term`` in the folded text of each of sorted ``docnums``.
 
         A chain of C-level ``map`` calls over slices of the map: per document a slice and a
-        ``bytes.count``, no decoding and no Python loop.
+        ``bytes.count``, no decoding and no Python loop. Read in chunks of at most CHUNK_BYTES
+        of the blob, each chunk's pages released afterwards (:meth:`_release`).
         """
+        if not len(docnums):
+            return np.zeros(0, np.int64)
         start = self._folded_start
-        lows = (self.folded_offsets[docnums] + start).tolist()
-        highs = (self.folded_offsets[docnums + 1] + start).tolist()
-        slices = map(self._map.__getitem__, map(slice, lows, highs))
-        return np.fromiter(map(bytes.count, slices, repeat(term)), np.int64, len(lows))
+        lows = self.folded_offsets[docnums] + start
+        highs = self.folded_offsets[docnums + 1] + start
+        out = np.empty(len(docnums), np.int64)
+        cuts = np.searchsorted(lows, np.arange(int(lows[0]) + CHUNK_BYTES, int(highs[-1]), CHUNK_BYTES))
+        for first, stop in zip([0, *cuts.tolist()], [*cuts.tolist(), len(docnums)]):
+            if stop <= first:
+                continue
+            low, high = lows[first:stop].tolist(), highs[first:stop].tolist()
+            slices = map(self._map.__getitem__, map(slice, low, high))
+            out[first:stop] = np.fromiter(map(bytes.count, slices, repeat(term)), np.int64, stop - first)
+            self._release(low[0], high[-1])
+        return out
+
+    def _release(self, low: int, high: int) -> None:
+        """Drop this process's mapping of the pages from ``low`` to ``high`` once a bulk read is
+        done (``MADV_DONTNEED``): they stay in the page cache, shared by every process, and are
+        mapped again on the next touch; the process's resident set keeps only its own memory
+        rather than growing to the whole text blob. Short reads are left alone."""
+        if high - low < RELEASE_BYTES or not isinstance(self._map, mmap.mmap) or _DONTNEED is None:
+            return
+        first = low - low % mmap.PAGESIZE
+        try:
+            self._map.madvise(_DONTNEED, first, high - first)
+        except (OSError, ValueError):
+            pass  # advice only
 
     @property
     def kinds(self) -> list[str]:
