@@ -26,13 +26,13 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 
-from .errors import IndexLocked, IndexNotFound, IndexOutdated, IndexWriteError
+from .errors import IndexLocked, IndexWriteError
+from .meta import META_FILE, check_index, index_exists, meta_path, read_meta  # noqa: F401 (re-exported)
 from .paths import bundled_corpus_dir, bundled_source_name, is_transcript_name
 from .schema import INDEX_NAME, MEETING, SCHEMA_VERSION, TurnCodec, make_schema
 from .transcripts import readable_name
 from .writing import POOL_LIMIT_MB, Job, Sink, commit, index_jobs, lean, run_workers
 
-META_FILE = "civic-search.json"
 #: Below this much input, worker processes cost more to start than they save.
 PARALLEL_MIN_BYTES = 2_000_000
 
@@ -80,10 +80,6 @@ class IndexReport:
 # --- index directory ---------------------------------------------------------------------
 
 
-def _meta_path(index_dir: Path) -> Path:
-    return index_dir / META_FILE
-
-
 def _expected_meta() -> dict:
     from .analysis import civic_dictionary_path, segmenter_name
 
@@ -106,23 +102,6 @@ def _dictionary_version(path: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def index_exists(index_dir: Path) -> bool:
-    return Path(index_dir).is_dir() and whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME)
-
-
-def check_index(index_dir: Path) -> None:
-    """Raise IndexNotFound / IndexOutdated unless ``index_dir`` holds a usable index."""
-    index_dir = Path(index_dir)
-    if not index_exists(index_dir):
-        raise IndexNotFound(f"no index in {index_dir}")
-    try:
-        meta = json.loads(_meta_path(index_dir).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta = {}
-    if meta.get("schema_version") != SCHEMA_VERSION:
-        raise IndexOutdated(f"the index in {index_dir} was built by another version of civic-search")
-
-
 def open_index(index_dir: Path):
     """Open an existing index (raises IndexNotFound / IndexOutdated)."""
     check_index(index_dir)
@@ -133,11 +112,7 @@ def _open_or_create(index_dir: Path) -> tuple[object, bool]:
     """Open the index for writing, creating it (or a fresh one for a new schema) as needed."""
     index_dir.mkdir(parents=True, exist_ok=True)
     if index_exists(index_dir):
-        try:
-            meta = json.loads(_meta_path(index_dir).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            meta = {}
-        if meta.get("schema_version") == SCHEMA_VERSION:
+        if read_meta(index_dir).get("schema_version") == SCHEMA_VERSION:
             return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME), False
     # A new index, or one of another schema version (unusable by this version anyway): start an
     # empty index of this version, so that a first run that fails still leaves a usable index.
@@ -390,16 +365,15 @@ def _run_jobs(sink: Sink, index_dir: Path, jobs, workers, progress, report, skip
 
 
 def _write_meta(index_dir: Path) -> None:
-    tmp = _meta_path(index_dir).with_suffix(".tmp")
+    tmp = meta_path(index_dir).with_suffix(".tmp")
     tmp.write_text(json.dumps(_expected_meta()), encoding="utf-8")
-    os.replace(tmp, _meta_path(index_dir))
+    os.replace(tmp, meta_path(index_dir))
 
 
 def dictionary_outdated(index_dir: Path) -> bool:
     """True when the index was built with other dictionaries than the current ones."""
-    try:
-        meta = json.loads(_meta_path(Path(index_dir)).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    meta = read_meta(Path(index_dir))
+    if not meta:
         return True
     expected = _expected_meta()
     return meta.get("dictionary") != expected["dictionary"] or meta.get("segmenter") != expected["segmenter"]

@@ -89,10 +89,12 @@ def _echo_skip(item) -> None:
 
 def _ensure_index(index_dir: Path | None) -> Path:
     """The index directory, with an index built from the bundled corpus when there is none."""
-    from .build import build_index, index_exists
+    from .meta import index_exists
 
     directory = _index_dir(index_dir)
     if not index_exists(directory):
+        from .build import build_index
+
         click.echo(f"No index in {directory} yet: building it from the bundled corpus…", err=True)
         report = build_index(None, directory, on_skip=_echo_skip)
         click.echo(report.summary(), err=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .analysis import fold
-from .build import check_index
+from .meta import check_index
 from .errors import IndexOutdated, MeetingNotFound, QueryError
 from .evaluate import Evaluator
 from .query import And, DateRange, Field, Node, check_text, parse_date_range, parse_query
