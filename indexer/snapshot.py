@@ -49,11 +49,6 @@ POSTINGS_PREFERRED = 64
 _NO_MEETING = MeetingInfo("", "", "", "")
 
 
-def desc(value: str) -> str:
-    """Sort key for ISO dates newest first in an ascending sort; unknown dates ("") last."""
-    return "".join(chr(0x10FFFF - ord(c)) for c in value) if value else "\U0010ffff"
-
-
 def units(term: str) -> list[str]:
     """The indexed units a folded term's candidates come from: its bigrams, else its characters
     other than the space (empty for a term of spaces only)."""
@@ -222,7 +217,10 @@ class Snapshot:
     def slot_rank(self) -> np.ndarray:
         """Result order of meetings for equal scores and for sort=date: newest first, then by
         id; slots of no live meeting last."""
-        order = sorted(self.slot_of.values(), key=lambda s: (desc(self.slots[s].date), self.slots[s].meeting_id))
+        slots = self.slots
+        order = sorted(self.slot_of.values(), key=lambda s: slots[s].meeting_id)
+        # Stable, so equal dates stay in id order; reversed, so "" (no date) comes last.
+        order.sort(key=lambda s: slots[s].date, reverse=True)
         rank = np.full(max(len(self.slots), 1), len(order), np.int64)
         rank[order] = np.arange(len(order))
         return rank
