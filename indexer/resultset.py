@@ -84,7 +84,7 @@ class ResultSet:
             if small:
                 chosen = np.argpartition(keys, wanted - 1)[:wanted] if wanted else rows[:0]
                 return rows[chosen[np.argsort(keys[chosen], kind="stable")]]
-            return rows[np.argsort(keys, kind="stable")]
+            return rows[np.argsort(keys, kind="stable")][:wanted]
         values = self.values[rows]
         if small:
             if not wanted:
