@@ -41,3 +41,16 @@ def intersect(a: np.ndarray, b: np.ndarray, universe: int | None = None) -> np.n
     if not len(a):
         return EMPTY
     return a[member(a, b, universe)]
+
+
+def union(parts: list[np.ndarray]) -> np.ndarray:
+    """The sorted distinct elements of sorted arrays: a stable sort of their concatenation finds
+    the sorted runs and merges them (no hashing), then neighbours that repeat are dropped."""
+    joined = np.concatenate(parts)
+    joined.sort(kind="stable")
+    if len(joined) < 2:
+        return joined
+    keep = np.empty(len(joined), bool)
+    keep[0] = True
+    np.not_equal(joined[1:], joined[:-1], out=keep[1:])
+    return joined[keep]

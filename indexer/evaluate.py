@@ -21,7 +21,7 @@ import numpy as np
 from .analysis import fold
 from .errors import QueryError
 from .query import And, DateRange, Field, Node, Not, Or, Text
-from .docsets import EMPTY, member
+from .docsets import EMPTY, member, union
 from .snapshot import BM25_B, BM25_K1, Snapshot
 
 #: Extra weight for a match that is a whole jieba word, and for a term in the meeting title.
@@ -103,7 +103,7 @@ class Evaluator:
             return Matches()
         if len(parts) == 1:
             return parts[0]
-        docs = np.unique(np.concatenate([p.docs for p in parts]))
+        docs = union([p.docs for p in parts])
         scores = np.zeros(len(docs))
         for part in parts:
             scores[np.searchsorted(docs, part.docs)] += part.scores
