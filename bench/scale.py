@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.docsets import distinct
+
 from .build_section import BuildResult
 from .cli_runs import cli_command
 from .latency import EngineAdapter, Recall, Timing, time_queries
@@ -157,7 +159,7 @@ def check_exact(engine: EngineAdapter, factor: int, expected: dict[str, set[tupl
             slot_copy[slot] = found[0]
             slot_base[slot] = sources.setdefault(os.path.normpath(found[1]), len(sources))
     for query, keys in expected.items():
-        want = np.unique(np.array([sources[os.path.normpath(s)] * (1 << 24) + t for s, t in keys], np.int64))
+        want = distinct(np.array([sources[os.path.normpath(s)] * (1 << 24) + t for s, t in keys], np.int64))
         out.expected += factor * len(want)
         try:
             result = engine.engine.run(query)
@@ -168,11 +170,11 @@ def check_exact(engine: EngineAdapter, factor: int, expected: dict[str, set[tupl
         got = slot_base[slots] * (1 << 24) + snap.turn_of[result.docs].astype(np.int64)
         copy = slot_copy[slots]
         valid = np.isin(got, want) & (copy >= 0) & (copy < factor) & (slot_base[slots] >= 0)
-        distinct = len(np.unique(copy[valid] * (1 << 48) + got[valid]))
-        out.found += distinct
-        out.extra += len(got) - distinct
-        if distinct < factor * len(want) or len(got) > distinct:
-            out.failures.append((query, factor * len(want), factor * len(want) - distinct, len(got) - distinct))
+        found = len(distinct(copy[valid] * (1 << 48) + got[valid]))
+        out.found += found
+        out.extra += len(got) - found
+        if found < factor * len(want) or len(got) > found:
+            out.failures.append((query, factor * len(want), factor * len(want) - found, len(got) - found))
         if query in totals and totals[query] != factor * len(want):
             out.wrong_totals.append(f"{query} (total {totals[query]}, expected {factor * len(want)})")
     return out

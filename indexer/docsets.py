@@ -1,8 +1,10 @@
-"""Sets of documents as sorted ``int64`` numpy arrays: membership and intersection.
+"""Sets of documents as sorted ``int64`` numpy arrays: membership, intersection, union, and
+the distinct values of a column.
 
 Two ways, chosen by size: binary search of the smaller array in the larger (a few documents
 among many), or a bitmap over the document numbers (two large sets: one pass over each, where
-searching a million documents in a million would cost ~20 probes each).
+searching a million documents in a million would cost ~20 probes each). ``numpy.unique`` is not
+used: it hashes, and on a million values it is tens of times slower than a bitmap or a sort.
 """
 
 from __future__ import annotations
@@ -48,9 +50,23 @@ def union(parts: list[np.ndarray]) -> np.ndarray:
     the sorted runs and merges them (no hashing), then neighbours that repeat are dropped."""
     joined = np.concatenate(parts)
     joined.sort(kind="stable")
-    if len(joined) < 2:
-        return joined
-    keep = np.empty(len(joined), bool)
+    return _drop_repeats(joined)
+
+
+def _drop_repeats(ordered: np.ndarray) -> np.ndarray:
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), bool)
     keep[0] = True
-    np.not_equal(joined[1:], joined[:-1], out=keep[1:])
-    return joined[keep]
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def distinct(values: np.ndarray, universe: int | None = None) -> np.ndarray:
+    """The sorted distinct values of ``values`` (non-negative integers below ``universe``, when
+    given: then by a bitmap, else by a sort)."""
+    if universe is not None:
+        seen = np.zeros(max(universe, 1), bool)
+        seen[values] = True
+        return np.flatnonzero(seen)
+    return _drop_repeats(np.sort(values))

@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from .analysis import fold
+from .docsets import distinct
 from .errors import QueryError
 from .query import Node, positive_texts
 from .results import GroupedPage, Hit, MeetingGroup, Occurrence, PeriodCount, SearchPage, SpeakerCount
@@ -235,8 +236,7 @@ class ResultSet:
         size = len(names)
         turns = np.bincount(period, minlength=size)
         occurrences = np.bincount(period, weights=self.occurrence_counts, minlength=size) if self.terms else turns * 0
-        distinct = np.unique(slots)
-        meetings = np.bincount(slot_period[distinct], minlength=size)
+        meetings = np.bincount(slot_period[distinct(slots, len(self.snap.slots))], minlength=size)
         found = [p for p in range(size) if turns[p]]
         return [PeriodCount(names[p], int(turns[p]), int(meetings[p]), int(occurrences[p]))
                 for p in sorted(found, key=names.__getitem__)]
@@ -248,21 +248,23 @@ class ResultSet:
         snap = self.snap
         labels = snap.speaker_of[self.docs].astype(np.int64)
         slots = snap.meeting_of[self.docs].astype(np.int64)
-        found, inverse = np.unique(labels, return_inverse=True)
-        turns = np.bincount(inverse, minlength=len(found))
-        occurrences = np.bincount(inverse, weights=self.occurrence_counts, minlength=len(found)) if self.terms \
-            else turns * 0
+        per_label = np.bincount(labels, minlength=len(snap.labels))
+        found = np.flatnonzero(per_label)
+        turns = per_label[found]
+        occurrences = np.bincount(labels, weights=self.occurrence_counts, minlength=len(snap.labels))[found] \
+            if self.terms else turns * 0
         # Distinct (label, meeting) pairs give meetings per label and the first and last dates.
-        pairs = np.unique(inverse * max(len(snap.slots), 1) + slots)
-        pair_label, pair_slot = np.divmod(pairs, max(len(snap.slots), 1))
-        meetings = np.bincount(pair_label, minlength=len(found))
+        width = max(len(snap.slots), 1)
+        pair_label, pair_slot = np.divmod(distinct(labels * width + slots), width)
+        meetings = np.bincount(pair_label, minlength=len(snap.labels))[found]
         dates, date_rank = snap.date_ranks
         ranked = date_rank[pair_slot]
         dated = ranked >= 0
-        first = np.full(len(found), len(dates), np.int64)
-        last = np.full(len(found), -1, np.int64)
+        first = np.full(len(snap.labels), len(dates), np.int64)
+        last = np.full(len(snap.labels), -1, np.int64)
         np.minimum.at(first, pair_label[dated], ranked[dated])
         np.maximum.at(last, pair_label[dated], ranked[dated])
+        first, last = first[found], last[found]
         rows = []
         for i, label in enumerate(found.tolist()):
             rows.append((snap.labels[label], int(turns[i]), int(meetings[i]), int(occurrences[i]),

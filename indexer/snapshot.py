@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import bigrams, fold
-from .docsets import EMPTY, intersect, member
+from .docsets import EMPTY, distinct, intersect, member
 from .schema import INDEX_NAME
 from .store import MeetingInfo, read_store
 
@@ -254,9 +254,11 @@ class Snapshot:
         """Folded label -> (live turns, the label as written of the first of them), for the
         labels that have live turns (labels differing only in folding are one)."""
         counts = self.label_turns
-        found, first = np.unique(self.speaker_of[self.live], return_index=True)
+        found = np.flatnonzero(counts)
+        earliest = np.full(len(self.labels), self.size, np.int64)
+        np.minimum.at(earliest, self.speaker_of[self.live], self.live)
         groups: dict[str, tuple[int, int, str]] = {}
-        for label, at in zip(found.tolist(), first.tolist()):
+        for label, at in zip(found.tolist(), earliest[found].tolist()):
             folded = self.folded_labels[label]
             turns, earliest, written = groups.get(folded, (0, at, self.labels[label]))
             if at < earliest:
@@ -332,7 +334,7 @@ class Snapshot:
         slots = self.meeting_of[docs]
         if self.meetings_sorted:
             return 1 + int(np.count_nonzero(slots[1:] != slots[:-1]))
-        return len(np.unique(slots))
+        return len(distinct(slots, len(self.slots)))
 
     # --- postings ----------------------------------------------------------------------------
 
