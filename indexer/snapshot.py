@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import bigrams, fold
+from .analysis import bigram_counts, bigrams, char_counts, fold
 from .docsets import EMPTY, distinct, intersect, member
 from .schema import INDEX_NAME
 from .store import MeetingInfo, read_store
@@ -54,6 +54,13 @@ def units(term: str) -> list[str]:
     other than the space (empty for a term of spaces only)."""
     grams = bigrams(term)
     return sorted(grams) if grams else sorted(set(term) - {" "})
+
+
+def unit_counts(term: str) -> dict[str, int]:
+    """How often each of :func:`units` occurs in a folded term (overlaps counted): a turn that
+    contains the term holds each unit at least that often."""
+    counts = bigram_counts(term)
+    return counts if counts else char_counts(term)
 
 
 def is_doubled_bigram(term: str) -> bool:
@@ -402,14 +409,23 @@ class Snapshot:
                     _, counts[again] = self.count_in(docs[again], term, keep_empty=True)
                     docs, counts = docs[counts > 0], counts[counts > 0]
             return docs, counts
-        candidates = self.postings("grams", dfs[0][1])
-        if restrict is not None:
-            candidates = intersect(candidates, restrict, self.size)
-        for df, unit in dfs[1:]:
-            if len(candidates) <= INTERSECT_MIN or df > INTERSECT_RATIO * len(candidates):
+        return self.count_in(self._candidates(term, dfs, restrict), term)
+
+    def _candidates(self, term: str, dfs: list[tuple[int, str]], restrict: np.ndarray | None) -> np.ndarray:
+        """Turns holding every unit of ``term`` as often as the term itself does (``000`` needs
+        ``00`` twice), rarest units first, intersected while that pays."""
+        needed = unit_counts(term)
+        candidates = restrict
+        for i, (df, unit) in enumerate(dfs):
+            if i and (len(candidates) <= INTERSECT_MIN or df > INTERSECT_RATIO * len(candidates)):
                 break
-            candidates = intersect(candidates, self.postings("grams", unit), self.size)
-        return self.count_in(candidates, term)
+            if needed[unit] > 1:
+                docs, counts = self.postings("grams", unit, counts=True)
+                docs = docs[counts >= needed[unit]]
+            else:
+                docs = self.postings("grams", unit)
+            candidates = docs if candidates is None else intersect(candidates, docs, self.size)
+        return candidates
 
     def count_in(self, docs: np.ndarray, term: str, keep_empty: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Those of sorted ``docs`` whose folded text contains ``term``: (docs, occurrences); all
