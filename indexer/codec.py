@@ -42,6 +42,7 @@ from whoosh.matching import ListMatcher
 from whoosh.reading import TermInfo, TermNotFound
 
 from .errors import IndexOutdated
+from .fileio import RangeReader
 
 EXT = ".cpk"
 FORMAT_VERSION = 2
@@ -274,21 +275,21 @@ class CompactTermsReader(base.TermsReader):
     def __init__(self, inner, storage, segment):
         self._inner = inner
         self._map = None
+        self._ranges: RangeReader | None = None
         self._name = name = segment.make_filename(EXT)
         try:
             folder = getattr(storage, "folder", None)
             if folder is not None:
                 with open(os.path.join(folder, name), "rb") as handle:
                     self._map = self._data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                    self._ranges = RangeReader(handle.fileno(), self._map)
             else:  # a storage without files (Whoosh's RamStorage)
                 handle = storage.open_file(name)
                 self._data = handle.read()
                 handle.close()
             self._fields = self._read_index(self._data, name)
         except (OSError, ValueError, EOFError, TypeError, KeyError, struct.error) as err:
-            inner.close()
-            if self._map is not None:
-                self._map.close()
+            self.close()
             raise _unreadable(name, err) from err
         self._blocks: OrderedDict[tuple[str, int], tuple[list, list, list]] = OrderedDict()
 
@@ -313,7 +314,7 @@ class CompactTermsReader(base.TermsReader):
             _, offsets, lengths, _ = self._fields[fieldname]
             start = offsets[number]
             try:
-                block = marshal.loads(zlib.decompress(self._data[start : start + lengths[number]]))
+                block = marshal.loads(zlib.decompress(self._read(start, start + lengths[number])))
                 keys, dfs, refs = block
             except (zlib.error, ValueError, EOFError, TypeError) as err:
                 raise _unreadable(self._name, err) from err
@@ -321,6 +322,11 @@ class CompactTermsReader(base.TermsReader):
             if len(self._blocks) > self.CACHED_BLOCKS:
                 self._blocks.popitem(last=False)
         return block
+
+    def _read(self, start: int, end: int) -> bytes:
+        """Bytes of the file: by pread where the file is on disk, so that the blocks and lists a
+        query reads do not stay mapped in the process (see :mod:`indexer.fileio`)."""
+        return self._ranges.read(start, end) if self._ranges is not None else self._data[start:end]
 
     def _find(self, fieldname: str, tbytes: bytes) -> tuple[int, object] | None:
         """(document frequency, posting reference) of a term, or None."""
@@ -341,7 +347,7 @@ class CompactTermsReader(base.TermsReader):
             blob = ref
         else:
             start, length = ref
-            blob = self._data[start : start + length]
+            blob = self._read(start, start + length)
         try:
             return decode(blob)
         except (zlib.error, ValueError, IndexError) as err:
@@ -451,7 +457,9 @@ class CompactTermsReader(base.TermsReader):
 
     def close(self):
         self._inner.close()
-        self._blocks.clear()
+        getattr(self, "_blocks", {}).clear()
+        if self._ranges is not None:
+            self._ranges.close()
         if self._map is not None:
             self._map.close()
 

@@ -144,9 +144,15 @@ class Evaluator:
         df = max(snap.term_df(term), len(docs))
         idf = math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
         weight = idf * (BM25_K1 + 1.0)
-        tf = tfs.astype(np.float64)
-        norms = self.base + self.scale * snap.length_of[docs].astype(np.float64)
-        scores = (weight * tf) / (tf + norms)
+        # weight * tf / (tf + base + scale * length), in place: a common term has a million
+        # matches, and each temporary array costs as much as the arithmetic.
+        scores = tfs.astype(np.float64)
+        denominator = snap.length_of[docs].astype(np.float64)
+        denominator *= self.scale
+        denominator += self.base
+        denominator += scores
+        scores *= weight
+        scores /= denominator
         words = snap.word_mask(term, docs)
         if words.any():
             scores[words] = (1.0 + WORD_BONUS) * scores[words]

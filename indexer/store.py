@@ -16,7 +16,8 @@ committed segment always has its store. It holds, in the segment's document orde
   self-synchronising, so a byte match is a character match and the count is ``str.count``'s);
 - the original texts, a UTF-16 blob decoded only for the few turns a page shows (snippets).
 
-Texts are memory-mapped, not read: server worker processes share them through the page cache.
+Texts are read through the page cache, which server worker processes share (see
+:mod:`indexer.fileio`): candidates are verified through a memory map, snippets read with pread.
 This is the one place the turn texts are kept (Whoosh stores only the small labels), so the
 index's merge policy carries stores along when it merges segments (see :mod:`indexer.writing`).
 Whoosh deletes a sidecar together with its segment: its name follows Whoosh's segment-file
@@ -38,6 +39,7 @@ from itertools import repeat
 import numpy as np
 
 from .errors import IndexOutdated
+from .fileio import RangeReader
 from .schema import MEETING, TURN
 
 STORE_VERSION = 5
@@ -50,10 +52,8 @@ SPOOL_BYTES = 16 * 1024 * 1024
 COLUMNS = {"meeting": ("I", "<u4"), "turn": ("i", "<i4"), "speaker": ("I", "<u4"), "length": ("I", "<u4")}
 OFFSETS = ("folded_offsets", "text_offsets")
 #: Candidates are verified in chunks of at most this much of the folded blob; a chunk's pages
-#: are released after it when they span at least RELEASE_BYTES.
+#: are released after it.
 CHUNK_BYTES = 8 << 20
-RELEASE_BYTES = 1 << 18
-_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)  # not on Windows
 
 
 @dataclass(frozen=True)
@@ -140,12 +140,14 @@ class SegmentStore:
 class StoreView:
     """A segment's store opened for searching: typed arrays and texts over one memory map."""
 
-    def __init__(self, header: dict, mapped: mmap.mmap | bytes):
+    def __init__(self, header: dict, mapped: mmap.mmap | bytes, reader: RangeReader):
         self.count: int = header["count"]
         self.meetings: list[MeetingInfo] = [MeetingInfo(*row) for row in header["meetings"]]
         self.speakers: list[str] = header["speakers"]
         self._map = mapped
+        self._reader = reader
         arrays = {}
+        self._column_offsets = {name: offset for name, (offset, _, _) in header["arrays"].items()}
         for name, (offset, dtype, length) in header["arrays"].items():
             arrays[name] = np.frombuffer(mapped, np.dtype(dtype), length, offset) if length else np.zeros(0, dtype)
         self.meeting: np.ndarray = arrays["meeting"]
@@ -157,16 +159,22 @@ class StoreView:
         self._folded_start: int = header["folded"]
         self._text_start: int = header["texts"]
 
+    def release_columns(self) -> None:
+        """Drop the mapped pages of the per-document columns (after they were copied)."""
+        columns = [self.meeting, self.turn, self.speaker, self.length]
+        starts = [self._column_offsets[name] for name in COLUMNS]
+        self._reader.release(min(starts), max(starts) + max(c.nbytes for c in columns))
+
     def folded_bytes(self, docnum: int) -> bytes:
         start = self._folded_start
-        return self._map[start + int(self.folded_offsets[docnum]) : start + int(self.folded_offsets[docnum + 1])]
+        return self._reader.read(start + int(self.folded_offsets[docnum]), start + int(self.folded_offsets[docnum + 1]))
 
     def folded(self, docnum: int) -> str:
         return self.folded_bytes(docnum).decode("utf-8", "surrogatepass")
 
     def text_bytes(self, docnum: int) -> bytes:
         start = self._text_start
-        return self._map[start + int(self.text_offsets[docnum]) : start + int(self.text_offsets[docnum + 1])]
+        return self._reader.read(start + int(self.text_offsets[docnum]), start + int(self.text_offsets[docnum + 1]))
 
     def text(self, docnum: int) -> str:
         return self.text_bytes(docnum).decode("utf-16-le", "surrogatepass")
@@ -176,7 +184,7 @@ class StoreView:
 
         A chain of C-level ``map`` calls over slices of the map: per document a slice and a
         ``bytes.count``, no decoding and no Python loop. Read in chunks of at most CHUNK_BYTES
-        of the blob, each chunk's pages released afterwards (:meth:`_release`).
+        of the blob, each chunk's pages released afterwards (see :mod:`indexer.fileio`).
         """
         if not len(docnums):
             return np.zeros(0, np.int64)
@@ -191,21 +199,8 @@ class StoreView:
             low, high = lows[first:stop].tolist(), highs[first:stop].tolist()
             slices = map(self._map.__getitem__, map(slice, low, high))
             out[first:stop] = np.fromiter(map(bytes.count, slices, repeat(term)), np.int64, stop - first)
-            self._release(low[0], high[-1])
+            self._reader.release(low[0], high[-1])
         return out
-
-    def _release(self, low: int, high: int) -> None:
-        """Drop this process's mapping of the pages from ``low`` to ``high`` once a bulk read is
-        done (``MADV_DONTNEED``): they stay in the page cache, shared by every process, and are
-        mapped again on the next touch; the process's resident set keeps only its own memory
-        rather than growing to the whole text blob. Short reads are left alone."""
-        if high - low < RELEASE_BYTES or not isinstance(self._map, mmap.mmap) or _DONTNEED is None:
-            return
-        first = low - low % mmap.PAGESIZE
-        try:
-            self._map.madvise(_DONTNEED, first, high - first)
-        except (OSError, ValueError):
-            pass  # advice only
 
     @property
     def kinds(self) -> list[str]:
@@ -293,7 +288,8 @@ def read_store(index_dir: str, segment) -> StoreView:
                 raise ValueError("turn store does not match its segment")
             size = os.fstat(handle.fileno()).st_size
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-        view = StoreView(header, mapped)
+            reader = RangeReader(handle.fileno(), mapped)
+        view = StoreView(header, mapped, reader)
         _check(view, size, header)
     except (OSError, EOFError, ValueError, TypeError, struct.error, pickle.UnpicklingError, KeyError, IndexError) as err:
         raise IndexOutdated(

@@ -50,6 +50,34 @@ class ServeError(CivicSearchError):
     """The server cannot start, or its workers keep dying."""
 
 
+#: glibc's mallopt parameter for the number of heap arenas, and the number a server keeps.
+_M_ARENA_MAX = -8
+ARENAS = 2
+
+
+def share_heap_arenas() -> bool:
+    """Let a serving process's threads share ARENAS glibc heap arenas (True when set).
+
+    A common term's arrays are tens of megabytes, allocated and freed on every request. glibc
+    gives each thread that allocates its own heap arena (up to eight per core), and each arena
+    keeps the largest amount it ever held: with waitress's eight threads a worker's resident
+    memory grew to ~450 MB at ×16, against ~300 MB with two shared arenas, at no measurable
+    cost in time (the GIL serialises the threads anyway). Returning large blocks to the system
+    on every free instead (a fixed ``M_MMAP_THRESHOLD``) keeps it at ~200 MB but costs a third
+    more CPU per search in page faults. Only for glibc; elsewhere a no-op.
+    """
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        import ctypes
+
+        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, ARENAS))
+    except (OSError, AttributeError):
+        return False
+
+
 def listen_addresses(host: str, port: int) -> list[tuple]:
     """The (family, type, proto, sockaddr) to listen on, resolved exactly as waitress does."""
     from waitress.adjustments import Adjustments

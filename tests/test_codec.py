@@ -207,10 +207,15 @@ def test_terms_without_a_bigram_are_found_through_their_characters(engine):
 
 
 def test_self_overlapping_two_character_terms_count_like_str_count(engine_of):
-    engine = engine_of({"2024-06-01-笑聲.md": "# 2024-06-01 笑聲\n\n### 甲：\n哈哈哈，預算2000萬，哈哈。\n\n### 乙：\n哈哈哈哈\n"})
+    engine = engine_of({"2024-06-01-笑聲.md": "# 2024-06-01 笑聲\n\n### 甲：\n哈哈哈，預算2000萬，哈哈。\n\n### 乙：\n哈哈哈哈\n"
+                                          "\n### 丙：\n謝謝，謝謝大家\n\n### 丁：\n謝謝謝謝謝\n"})
     snap = engine.snapshot()
-    for term, expected in (("哈哈", [2, 2]), ("00", [1]), ("20", [1]), ("哈", [4, 5])):
+    for term, expected in (("哈哈", [2, 2]), ("00", [1]), ("20", [1]), ("哈", [4, 5]), ("哈哈哈", [1, 1]),
+                           ("000", [1]), ("2000", [1])):
         assert sorted(_matched(snap, term).values()) == expected, term
+    # 謝謝 twice apart is two matches; in a run of five, two (as str.count counts).
+    assert sorted(_matched(snap, fold("謝謝")).values()) == [2, 2]
+    assert sorted(_matched(snap, fold("謝謝謝")).values()) == [1]
 
 
 def test_a_damaged_block_index_is_a_clear_error(index_dir, tmp_path):

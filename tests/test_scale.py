@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
+import indexer.fileio
 import indexer.store
 from indexer.analysis import fold
 from indexer.build import build_index
@@ -135,7 +136,7 @@ def test_one_and_two_character_terms_read_no_text(engine, monkeypatch):
 
 def test_verification_in_small_chunks_counts_like_the_whole_texts(engine, monkeypatch):
     monkeypatch.setattr(indexer.store, "CHUNK_BYTES", 200)
-    monkeypatch.setattr(indexer.store, "RELEASE_BYTES", 1)
+    monkeypatch.setattr(indexer.fileio, "RELEASE_BYTES", 1)
     snap = engine.snapshot()
     live = snap.live.tolist()
     for term in ("淨零排碳", "開放政府", "智慧城市", "我們的", "哈哈", "3.5", "臺北市"):
