@@ -47,6 +47,7 @@ __all__ = [
     "bigram_counts",
     "BigramTokenizer",
     "segment_words",
+    "segment_word_pairs",
     "civic_dictionary_path",
 ]
 
@@ -326,6 +327,12 @@ def segment_words(text: str) -> list[str]:
     jieba's dictionary is Traditional, so it segments the width-folded original text; each word
     is folded afterwards so that query-time lookups need no segmenter.
     """
+    return [folded for _, folded in segment_word_pairs(text)]
+
+
+def segment_word_pairs(text: str) -> list[tuple[str, str]]:
+    """The jieba words of ``text`` as (written, folded) pairs: written is the width-folded
+    (NFKC) original, folded as :func:`segment_words` gives it."""
     cut = _segmenter()
     text = unicodedata.normalize("NFKC", text)
     pieces = cut(text)
@@ -338,10 +345,9 @@ def segment_words(text: str) -> list[str]:
             start += len(piece)
     else:
         folded_words = [fold(piece) for piece in pieces]
-    words = []
-    for word in folded_words:
+    pairs = []
+    for piece, word in zip(pieces, folded_words):
         word = word.strip()
         if word and " " not in word and any(c.isalnum() for c in word):
-            words.append(word)
-    return words
-
+            pairs.append((piece.strip(), word))
+    return pairs

@@ -19,6 +19,7 @@ from . import __version__
 from .errors import CivicSearchError, IndexNotFound, IndexOutdated, QueryError
 
 LIMIT_MAX = 10_000
+SPEAKER_HELP = "Only turns whose speaker label, or the person behind it, contains this."
 PAGE_MAX = 100_000  # the web API's limit too (search_web.params.API_MAX_PAGE)
 # A query may start with '-' (an exclusion, "-排放 淨零"): unknown options are query text.
 QUERY_ARGUMENT = {"ignore_unknown_options": True}
@@ -99,11 +100,18 @@ def _ensure_index(index_dir: Path | None) -> Path:
     return directory
 
 
+def _people_settings():
+    """Where the person lists are: the bundled one and ``$CIVIC_SEARCH_PEOPLE`` (read here, at the edge)."""
+    from .people import PeopleSettings
+
+    return PeopleSettings.from_environ(os.environ)
+
+
 def _engine(index_dir: Path | None):
     """Open the search engine, building the index from the bundled corpus when there is none."""
     from .search import SearchEngine
 
-    return _closing(SearchEngine(_ensure_index(index_dir)))
+    return _closing(SearchEngine(_ensure_index(index_dir), people=_people_settings()))
 
 
 def _closing(engine):
@@ -174,7 +182,7 @@ def filter_options(func):
     func = aliases_option(func)
     func = click.option("--until", help="Only meetings on or before this date.")(func)
     func = click.option("--since", help="Only meetings on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")(func)
-    return click.option("--speaker", help="Only turns whose speaker label contains this.")(func)
+    return click.option("--speaker", help=SPEAKER_HELP)(func)
 
 
 def _echo_explanation(query, *, speaker, since, until, aliases, as_json) -> None:
@@ -194,7 +202,7 @@ def _echo_explanation(query, *, speaker, since, until, aliases, as_json) -> None
 @index_option
 @click.option("--limit", type=click.IntRange(0, LIMIT_MAX), default=10, show_default=True, help="Hits per page; 0 for all.")
 @click.option("--page", type=click.IntRange(1, PAGE_MAX), default=1, show_default=True)
-@click.option("--speaker", help="Only turns whose speaker label contains this.")
+@click.option("--speaker", help=SPEAKER_HELP)
 @click.option("--since", help="Only meetings on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--until", help="Only meetings on or before this date.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
@@ -268,7 +276,10 @@ def show(meeting_id, index_dir, as_json) -> None:
         if turn.section and turn.section != section:
             section = turn.section
             click.echo(f"\n== {section}")
-        click.echo(f"\n[{turn.turn}] {turn.speaker or '(no speaker)'}")
+        who = turn.speaker or "(no speaker)"
+        if turn.person and turn.person not in turn.speaker:
+            who += f" ({turn.person})"
+        click.echo(f"\n[{turn.turn}] {who}")
         click.echo(turn.text)
 
 
@@ -280,22 +291,26 @@ def stats(index_dir, as_json) -> None:
     """Show what the index holds."""
     from .search import SearchEngine
 
-    engine = _closing(SearchEngine(_index_dir(index_dir)))
+    engine = _closing(SearchEngine(_index_dir(index_dir), people=_people_settings()))
     info = engine.stats()
     from .aliases import alias_version
 
+    people_version = engine.person_list().version
     if as_json:
-        click.echo(json.dumps({**info.to_dict(), "alias_version": alias_version()}, ensure_ascii=False))
+        click.echo(json.dumps({**info.to_dict(), "alias_version": alias_version(), "people_version": people_version},
+                              ensure_ascii=False))
         return
     click.echo(f"Index: {info.index_dir}")
     click.echo(f"Meetings: {info.meetings}")
     click.echo(f"Turns: {info.turns}")
     click.echo(f"Speakers: {info.speakers}")
+    click.echo(f"Persons: {info.persons}")
     if info.first_date:
         click.echo(f"Dates: {info.first_date} to {info.last_date}")
     click.echo(f"Segments: {info.segments}")
     click.echo(f"Size: {info.size_bytes / 1e6:.1f} MB")
     click.echo(f"Aliases: version {alias_version()}")
+    click.echo(f"People: version {people_version}")
 
 
 @main.command()
@@ -345,8 +360,8 @@ def _web_app(index_dir: Path | None):
 # --- research tools: keyword in context, timeline, speakers ------------------------------------
 
 
-def _echo_csv(rows: list[dict]) -> None:
-    from .export import write_csv
+def _echo_csv(rows: list[dict], columns: tuple[str, ...] | None = None) -> None:
+    from .export import COLUMNS, write_csv
 
     stream = sys.stdout
     try:
@@ -354,7 +369,7 @@ def _echo_csv(rows: list[dict]) -> None:
         stream.reconfigure(encoding="utf-8", newline="")
     except (AttributeError, ValueError):
         pass
-    write_csv(rows, stream)
+    write_csv(rows, stream, columns=columns or COLUMNS)
     stream.flush()
 
 
@@ -466,6 +481,40 @@ def speakers(query, index_dir, limit, speaker, since, until, aliases, as_json) -
     if shown:
         for line in speaker_table(shown):
             click.echo(line)
+
+
+@main.command()
+@click.argument("name", required=False, default="")
+@index_option
+@click.option("--limit", type=click.IntRange(0, LIMIT_MAX), default=0, show_default=True, help="Persons to list; 0 for all.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (UTF-8 with BOM), one row per person.")
+@handle_errors
+def people(name, index_dir, limit, as_json, as_csv) -> None:
+    """List the persons behind the speaker labels (those whose name contains NAME)."""
+    from .person_views import people_object, person_summaries
+    from .terminal import people_table, plural
+
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv cannot be combined")
+    engine = _engine(index_dir)
+    summaries = person_summaries(engine, name)
+    data = people_object(engine, summaries, limit)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    shown = summaries[:limit] if limit else summaries
+    if as_csv:
+        from .person_views import PEOPLE_COLUMNS, people_csv_rows
+
+        _echo_csv(people_csv_rows(shown), PEOPLE_COLUMNS)
+        return
+    more = f" (the first {len(shown)}; --limit 0 for all)" if len(shown) < len(summaries) else ""
+    click.echo(f"{plural(data['persons'], 'person')} behind {plural(data['labels'], 'speaker label')}{more}")
+    if shown:
+        for line in people_table(shown):
+            click.echo(line)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

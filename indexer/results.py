@@ -3,8 +3,9 @@
 Vocabulary
 ----------
 hit
-    A turn that matches the query: meeting id, turn ordinal, meeting title and date, speaker,
-    relevance score, snippet and source path.
+    A turn that matches the query: meeting id, turn ordinal, meeting title and date, speaker
+    (the label as written), the person behind it ("" when the label names nobody; see
+    :mod:`indexer.people`), relevance score, snippet and source path.
 snippet
     HTML-escaped original text around the first match, each match of a query term (the whole
     term, never stray characters) wrapped in ``<mark>``.
@@ -29,6 +30,7 @@ class Hit:
     title: str
     date: str
     speaker: str
+    person: str
     score: float
     snippet: str
     source: str
@@ -99,6 +101,7 @@ class Occurrence:
     title: str
     date: str
     speaker: str
+    person: str
     turn: int
     left: str
     match: str
@@ -121,7 +124,11 @@ class PeriodCount:
 
 @dataclass
 class SpeakerCount:
-    """Matches by one speaker label."""
+    """Matches by one person (all the labels that name them), or by one label that names nobody.
+
+    ``speaker`` is the person's name, or the label; ``labels`` lists the labels as written with
+    their matching turns, most first.
+    """
 
     speaker: str
     speaker_name: str
@@ -131,6 +138,8 @@ class SpeakerCount:
     occurrences: int
     first_date: str
     last_date: str
+    person: str = ""
+    labels: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -141,6 +150,7 @@ class TurnRecord:
     organisation: str
     section: str
     text: str
+    person: str = ""
 
 
 @dataclass
@@ -167,7 +177,7 @@ class MeetingRecord:
             "chair": self.chair,
             "recorder": self.recorder,
             "source": self.source,
-            "turns": [{"turn": t.turn, "speaker": t.speaker, "text": t.text} for t in self.turns],
+            "turns": [{"turn": t.turn, "speaker": t.speaker, "person": t.person, "text": t.text} for t in self.turns],
         }
 
 
@@ -179,6 +189,7 @@ class IndexStats:
     meetings: int
     turns: int
     speakers: int
+    persons: int
     first_date: str
     last_date: str
     segments: int

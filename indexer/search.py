@@ -32,6 +32,8 @@ from .analysis import fold
 from .build import check_index
 from .errors import IndexOutdated, MeetingNotFound, QueryError
 from .evaluate import Evaluator
+from .people import PeopleSettings, PersonDirectory, PersonList, load_person_list, person_key
+from .person_views import person_count
 from .query import And, DateRange, Field, Node, check_text, parse_date_range, parse_query, positive_texts
 from .results import (
     GroupedPage,
@@ -46,6 +48,7 @@ from .results import (
     TurnRecord,
 )
 from .snapshot import Snapshot, desc
+from .tally import SpeakerTally
 from .snippets import contexts, make_snippet, occurrence_spans
 
 SORTS = ("relevance", "date")
@@ -74,9 +77,11 @@ class SearchEngine:
     searches then read only postings and in-memory arrays.
     """
 
-    def __init__(self, index_dir: str | os.PathLike, *, cache_size: int = PAGE_CACHE_SIZE):
+    def __init__(self, index_dir: str | os.PathLike, *, cache_size: int = PAGE_CACHE_SIZE,
+                 people: PeopleSettings | None = None):
         self.index_dir = Path(index_dir)
         self.cache_size = cache_size
+        self.people_settings = people or PeopleSettings()
         self._lock = threading.RLock()
         self._pages: OrderedDict[tuple, SearchPage] = OrderedDict()
         self._snapshot = _open_snapshot(self.index_dir)  # checks the index too
@@ -154,9 +159,21 @@ class SearchEngine:
 
     def run_tree(self, tree: Node, query: str = "") -> "ResultSet":
         """Evaluate an already built query tree (``query`` is the text reported with it)."""
+        person_list = self.person_list()
         with self._use() as snap:
-            scores = Evaluator(snap).evaluate(tree, None)
-        return ResultSet(snap, query, tree, scores)
+            people = snap.people(person_list)
+            scores = Evaluator(snap, people).evaluate(tree, None)
+        return ResultSet(snap, query, tree, scores, people)
+
+    # --- persons ---------------------------------------------------------------------------
+
+    def person_list(self) -> PersonList:
+        """The person list in effect (the bundled one and the user's files; re-read when edited)."""
+        return load_person_list(self.people_settings)
+
+    def people(self) -> PersonDirectory:
+        """Who the speaker labels of the current index are (see :mod:`indexer.people`)."""
+        return self.snapshot().people(self.person_list())
 
     def search(
         self,
@@ -182,7 +199,9 @@ class SearchEngine:
             from .aliases import alias_version
 
             aliases = alias_version()  # an edited alias list must not be answered from the cache
-        key = (generation, query, page, limit, speaker, since, until, sort, aliases)
+        # Persons come from the person list: an edited list must not be answered from the cache.
+        people_version = self.person_list().version
+        key = (generation, query, page, limit, speaker, since, until, sort, aliases, people_version)
         with self._lock:
             cached = self._pages.get(key)
             if cached is not None:
@@ -232,11 +251,12 @@ class SearchEngine:
 
     def meeting(self, meeting_id: str) -> MeetingRecord:
         """The whole meeting ``meeting_id`` (raises MeetingNotFound)."""
+        person_list = self.person_list()
         with self._use() as snap:
-            return self._meeting(snap, meeting_id)
+            return self._meeting(snap, meeting_id, snap.people(person_list))
 
     @staticmethod
-    def _meeting(snap: Snapshot, meeting_id: str) -> MeetingRecord:
+    def _meeting(snap: Snapshot, meeting_id: str, people: PersonDirectory) -> MeetingRecord:
         if meeting_id not in snap.meeting_docnum:
             raise MeetingNotFound(f"no meeting with id '{meeting_id}'")
         with snap.io_lock:
@@ -250,6 +270,7 @@ class SearchEngine:
                 organisation=fields.get("organisation", ""),
                 section=fields.get("section", ""),
                 text=snap.text(g),
+                person=people.person_of(snap.speakers[g], meeting_id),
             )
             for g in sorted(snap.meeting_docs.get(meeting_id, []), key=lambda g: snap.turns[g])
             for fields in (labels[g],)
@@ -275,6 +296,7 @@ class SearchEngine:
             meetings=len(snap.meetings),
             turns=len(snap.live),
             speakers=len(snap.speaker_docs),
+            persons=person_count(snap, snap.people(self.person_list())),
             first_date=dates[0] if dates else "",
             last_date=dates[-1] if dates else "",
             segments=len(snap.leaves),
@@ -299,8 +321,10 @@ class ResultSet:
     and its facets always agree.
     """
 
-    def __init__(self, snap: Snapshot, query: str, tree: Node, scores: dict[int, float]):
+    def __init__(self, snap: Snapshot, query: str, tree: Node, scores: dict[int, float],
+                 people: PersonDirectory | None = None):
         self.snap = snap
+        self.people = people
         self.query = query
         self.tree = tree
         self.scores = scores
@@ -311,6 +335,12 @@ class ResultSet:
     def _date(self, g: int) -> str:
         snap = self.snap
         return snap.meetings.get(snap.meeting_ids[g], ("", "", ""))[1]
+
+    def person(self, g: int) -> str:
+        """The person who spoke turn ``g`` ("" when its label names nobody)."""
+        if self.people is None:
+            return ""
+        return self.people.person_of(self.snap.speakers[g], self.snap.meeting_ids[g])
 
     def ordered(self, sort: str = "relevance", wanted: int | None = None) -> list[int]:
         """Matching documents in result order: best first, or newest meeting first."""
@@ -347,6 +377,7 @@ class ResultSet:
             title=title,
             date=date,
             speaker=snap.speakers[g],
+            person=self.person(g),
             score=round(self.scores[g], 2),
             snippet=make_snippet(snap.text(g), self.terms),
             source=source,
@@ -401,8 +432,10 @@ class ResultSet:
         for g in self.ordered(sort):
             mid = snap.meeting_ids[g]
             title, date, source = snap.meetings.get(mid, ("", "", ""))
+            person = self.person(g)
             for left, match, right in contexts(snap.text(g), self.terms, width):
-                out.append(Occurrence(mid, title, date, snap.speakers[g], snap.turns[g], left, match, right, source))
+                out.append(Occurrence(mid, title, date, snap.speakers[g], person, snap.turns[g], left, match, right,
+                                      source))
         return out
 
     def occurrence_count(self, g: int) -> int:
@@ -425,26 +458,19 @@ class ResultSet:
         return [PeriodCount(p, turns[p], len(meetings[p]), occurrences[p]) for p in sorted(turns)]
 
     def by_speaker(self, limit: int | None = None) -> list[SpeakerCount]:
-        """Who said it: speaker labels ranked by occurrences, then turns, then label."""
+        """Who said it: one row per person (with every label that names them) and one per label
+        that names nobody, ranked by occurrences, then turns, then name."""
         snap = self.snap
-        stats: dict[str, list] = {}
+        rows: dict[str, SpeakerTally] = {}
         for g in self.scores:
             label = snap.speakers[g]
-            entry = stats.setdefault(label, [0, set(), 0, "", ""])
-            entry[0] += 1
-            entry[1].add(snap.meeting_ids[g])
-            entry[2] += self.occurrence_count(g)
-            date = self._date(g)
-            if date:
-                entry[3] = min(entry[3], date) if entry[3] else date
-                entry[4] = max(entry[4], date)
-        ranked = sorted(stats.items(), key=lambda kv: (-kv[1][2], -kv[1][0], kv[0]))
+            person = self.person(g)
+            key = f"person:{person_key(person)}" if person else f"label:{label}"
+            tally = rows.get(key)
+            if tally is None:
+                tally = rows[key] = SpeakerTally(person)
+            tally.add(label, snap.meeting_ids[g], self.occurrence_count(g), self._date(g))
+        ranked = sorted(rows.values(), key=lambda t: (-t.occurrences, -t.turns, t.name))
         if limit:
             ranked = ranked[:limit]
-        from .transcripts import split_speaker
-
-        out = []
-        for label, (turns, mids, occ, first, last) in ranked:
-            name, org = split_speaker(label) if label else ("", "")
-            out.append(SpeakerCount(label, name, org, turns, len(mids), occ, first, last))
-        return out
+        return [tally.count(self.people) for tally in ranked]

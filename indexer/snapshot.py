@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections import Counter
 from itertools import compress, filterfalse, repeat
 from pathlib import Path
 
 from .analysis import bigrams, fold
+from .people import MeetingFacts, PersonDirectory, PersonList, person_key
 from .schema import INDEX_NAME, MEETING, TURN
 from .store import read_store
 
@@ -101,6 +103,7 @@ class Snapshot:
         self.users = 0
         self.retired = False
         self._char_df: dict[str, int] = {}
+        self._people: dict[str, PersonDirectory] = {}
         self._joined: str | None = None
         self._starts: list[int] = []
         self._df_lock = threading.Lock()
@@ -138,6 +141,52 @@ class Snapshot:
 
     def close(self) -> None:
         self.reader.close()
+
+    # --- persons ---------------------------------------------------------------------------
+
+    def people(self, person_list: PersonList) -> PersonDirectory:
+        """Who the labels of this generation are, by ``person_list`` (built on first use: from
+        the distinct labels, so its cost grows with them, not with the turns)."""
+        directory = self._people.get(person_list.version)
+        if directory is None or directory.person_list is not person_list:
+            directory = PersonDirectory(self.label_counts, person_list, self.meeting_facts)
+            with self._df_lock:
+                self._people = {person_list.version: directory}
+        return directory
+
+    def label_counts(self) -> dict[str, int]:
+        """Each distinct speaker label of the live turns, with its number of turns."""
+        counts = Counter(map(self.speakers.__getitem__, self.live))
+        counts.pop("", None)
+        return counts
+
+    def speaker_matches(self, value: str, people: PersonDirectory | None) -> set[int]:
+        """Live turns whose folded label contains ``value`` folded, or whose person's name does."""
+        folded = fold(value)
+        docs = {g for label, found in self.speaker_docs.items() if folded in label for g in found}
+        keys = people.keys_matching(value) if people is not None else set()
+        if not keys:
+            return docs
+        speakers, meeting_ids = self.speakers, self.meeting_ids
+        for found in self.speaker_docs.values():
+            info = people.label(speakers[found[0]])
+            if info.scoped:  # who it is depends on the meeting: 主席, 龔召集人, 雨蒼
+                docs.update(g for g in found
+                            if person_key(people.person_of(speakers[g], meeting_ids[g]) or "-") in keys)
+            elif info.key in keys:
+                docs.update(found)
+        return docs
+
+    def meeting_facts(self, meeting_id: str) -> MeetingFacts:
+        """A meeting's distinct labels, the chair its header names and its title."""
+        labels = tuple(dict.fromkeys(self.speakers[g] for g in self.meeting_docs.get(meeting_id, ())))
+        chair = ""
+        docnum = self.meeting_docnum.get(meeting_id)
+        if docnum is not None:
+            with self.io_lock:
+                chair = self.reader.stored_fields(docnum).get("chair", "")
+        title = self.meetings.get(meeting_id, ("", "", ""))[0]
+        return MeetingFacts(labels, chair, title)
 
     def text(self, g: int) -> str:
         """The original text of document ``g`` (decoded from its segment's store)."""

@@ -8,7 +8,8 @@ Configuration (later sources win):
 3. the environment: ``$CIVIC_SEARCH_INDEX``, ``$CIVIC_SEARCH_EMBED_ORIGINS`` (origins separated
    by spaces or commas), ``$CIVIC_SEARCH_URL_PREFIX``;
 4. the ``config`` dict given to :func:`create_app` (INDEX_DIR, ENGINE, EMBED_ORIGINS, URL_PREFIX;
-   also MEETINGS_PER_PAGE and TURNS_PER_PAGE for the results pages).
+   also MEETINGS_PER_PAGE and TURNS_PER_PAGE for the results pages, and PEOPLE, an
+   :class:`indexer.people.PeopleSettings`; by default from ``$CIVIC_SEARCH_PEOPLE``).
 
 Vocabulary
 ----------
@@ -50,7 +51,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ``civic-search serve`` does), EMBED_ORIGINS (list of origins) and URL_PREFIX."""
     app = Flask(__name__)
     app.config.update(
-        INDEX_DIR=None, ENGINE=None, EMBED_ORIGINS=[], URL_PREFIX="", MEETINGS_PER_PAGE=10, TURNS_PER_PAGE=20
+        INDEX_DIR=None, ENGINE=None, EMBED_ORIGINS=[], URL_PREFIX="", MEETINGS_PER_PAGE=10, TURNS_PER_PAGE=20,
+        PEOPLE=None,
     )
     config_file = (config or {}).get("CONFIG_FILE") or os.environ.get(ENV_CONFIG)
     if config_file:
@@ -63,6 +65,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["URL_PREFIX"] = os.environ[ENV_URL_PREFIX]
     if config:
         app.config.update(config)
+    from indexer.people import PeopleSettings
+
+    people = app.config["PEOPLE"]
+    if people is None:  # the person list files: $CIVIC_SEARCH_PEOPLE
+        app.config["PEOPLE"] = PeopleSettings.from_environ(os.environ)
+    elif not isinstance(people, PeopleSettings):  # a list of files from a configuration file
+        app.config["PEOPLE"] = PeopleSettings(tuple(map(str, [people] if isinstance(people, str) else people)))
     if not app.config["INDEX_DIR"]:
         from indexer.paths import default_index_dir
 
@@ -75,12 +84,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.ensure_ascii = False
 
-    from . import api, feeds, research, views
+    from . import api, feeds, people, research, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(research.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(people.bp)
     views.register_error_pages(app)
     _install_hooks(app)
     if app.config["URL_PREFIX"]:
@@ -152,7 +162,7 @@ def get_engine():
             if engine is None:
                 from indexer.search import SearchEngine
 
-                engine = SearchEngine(app.config["INDEX_DIR"])
+                engine = SearchEngine(app.config["INDEX_DIR"], people=app.config["PEOPLE"])
                 app.config["ENGINE"] = engine
     return engine
 

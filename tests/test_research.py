@@ -206,7 +206,8 @@ def test_occurrence_rows_one_per_occurrence(engine):
     expected = sum(fold(engine.meeting(r.meeting_id).turns[r.turn].text).count(fold("淨零排碳")) for r in result_set.page(limit=0).hits)
     assert len(rows) == expected == 13
     assert {r["match"] for r in rows} == {"淨零排碳"}
-    assert list(rows[0]) == ["meeting_id", "title", "date", "speaker", "turn", "left", "match", "right", "link"]
+    assert list(rows[0]) == ["meeting_id", "title", "date", "speaker", "person", "turn", "left", "match", "right", "link"]
+    assert (rows[0]["speaker"], rows[0]["person"]) == ("李小明（台北市政府資訊局）", "李小明")
 
 
 @pytest.mark.parametrize("start, limit", [(0, 5), (3, 4), (9, 100), (12, 1), (13, 5)])
@@ -304,7 +305,7 @@ def test_kwic_colour_keeps_alignment(index_dir):
 def test_kwic_csv_one_row_per_occurrence(run):
     result = run("kwic", "淨零排碳", "--csv", "--width", "4")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == "\ufeffmeeting_id,title,date,speaker,turn,left,match,right,link"
+    assert result.stdout.splitlines()[0] == "\ufeffmeeting_id,title,date,speaker,person,turn,left,match,right,link"
     rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
     assert len(rows) == 13
     assert rows[0] == {
@@ -312,6 +313,7 @@ def test_kwic_csv_one_row_per_occurrence(run):
         "title": "智慧城市與淨零座談",
         "date": "2023-05-10",
         "speaker": "李小明（台北市政府資訊局）",
+        "person": "李小明",
         "turn": "0",
         "left": "台北的",
         "match": "淨零排碳",
@@ -390,18 +392,18 @@ def test_speakers(run):
     assert result.exit_code == 0
     assert result.stdout == (
         "4 speakers in 4 turns, 3 meetings\n"
-        "speaker     organisation          occurrences  turns  meetings  first       last\n"
-        "呂新科局長  臺北市資訊局                    9      1         1  2022-09-05  2022-09-05\n"
-        "李小明      台北市政府資訊局                2      1         1  2023-05-10  2023-05-10\n"
-        "唐鳳        -                               1      1         1  2021-03-02  2021-03-02\n"
-        "井琪會長    臺灣智慧城市產業聯盟            1      1         1  2022-09-05  2022-09-05\n"
+        "speaker  organisation          occurrences  turns  meetings  first       last        labels\n"
+        "呂新科   臺北市資訊局                    9      1         1  2022-09-05  2022-09-05  臺北市資訊局/呂新科局長\n"
+        "李小明   台北市政府資訊局                2      1         1  2023-05-10  2023-05-10  李小明（台北市政府資訊局）\n"
+        "井琪     臺灣智慧城市產業聯盟            1      1         1  2022-09-05  2022-09-05  臺灣智慧城市產業聯盟/井琪會長\n"
+        "唐鳳     -                               1      1         1  2021-03-02  2021-03-02\n"
     )
 
 
 def test_speakers_limit_and_aliases(run):
     assert run("speakers", "開放政府", "--aliases", "--limit", "1").stdout == (
         "2 speakers in 4 turns, 3 meetings (the first 1; --limit 0 for all)\n"
-        "speaker  organisation  occurrences  turns  meetings  first       last\n"
+        "speaker  organisation  occurrences  turns  meetings  first       last        labels\n"
         "唐鳳     -                       2      2         2  2021-03-02  2023-05-10\n"
     )
 
@@ -414,9 +416,11 @@ def test_speakers_json(run):
         "meetings": 3,
         "speaker_count": 2,
         "speakers": [
-            {"speaker": "唐鳳", "speaker_name": "唐鳳", "organisation": "", "occurrences": 2, "turns": 2,
+            {"speaker": "唐鳳", "speaker_name": "唐鳳", "organisation": "", "person": "唐鳳",
+             "labels": [{"label": "唐鳳", "turns": 2}], "occurrences": 2, "turns": 2,
              "meetings": 2, "first_date": "2021-03-02", "last_date": "2023-05-10"},
-            {"speaker": "張委員", "speaker_name": "張委員", "organisation": "", "occurrences": 1, "turns": 1,
+            {"speaker": "張委員", "speaker_name": "張委員", "organisation": "", "person": "",
+             "labels": [{"label": "張委員", "turns": 1}], "occurrences": 1, "turns": 1,
              "meetings": 1, "first_date": "2019-11-20", "last_date": "2019-11-20"},
         ],
     }
@@ -500,7 +504,7 @@ def test_user_aliases_from_the_environment(index_dir, tmp_path, monkeypatch):
 
 def test_stats_shows_the_alias_version(run, no_user_aliases):
     result = run("stats")
-    assert result.stdout.splitlines()[-1] == "Aliases: version 1"
+    assert result.stdout.splitlines()[-2] == "Aliases: version 1"
     assert json.loads(run("stats", "--json").stdout)["alias_version"] == "1"
 
 
@@ -694,15 +698,16 @@ def test_kwic_json_download_and_api_match_the_cli(client, run):
 def test_speakers_page(client):
     page = get_page(client, "/speakers?q=淨零排碳&since=2021")
     assert "誰說過「淨零排碳」 4 位發言人，4 段發言，3 場會議" in page.text
-    rows = [c for c in page.cells if len(c) == 7 and c[0] != "發言人"]
+    rows = [c for c in page.cells if len(c) == 8 and c[0] != "發言人"]
     assert rows == [
-        ["呂新科局長", "臺北市資訊局", "9", "1", "1", "2022-09-05", "2022-09-05"],
-        ["李小明", "台北市政府資訊局", "2", "1", "1", "2023-05-10", "2023-05-10"],
-        ["唐鳳", "—", "1", "1", "1", "2021-03-02", "2021-03-02"],
-        ["井琪會長", "臺灣智慧城市產業聯盟", "1", "1", "1", "2022-09-05", "2022-09-05"],
+        ["呂新科", "臺北市資訊局", "9", "1", "1", "2022-09-05", "2022-09-05", "臺北市資訊局/呂新科局長 發言人頁：呂新科"],
+        ["李小明", "台北市政府資訊局", "2", "1", "1", "2023-05-10", "2023-05-10", "李小明（台北市政府資訊局） 發言人頁：李小明"],
+        ["井琪", "臺灣智慧城市產業聯盟", "1", "1", "1", "2022-09-05", "2022-09-05", "臺灣智慧城市產業聯盟/井琪會長 發言人頁：井琪"],
+        ["唐鳳", "—", "1", "1", "1", "2021-03-02", "2021-03-02", "唐鳳 發言人頁：唐鳳"],
     ]
     search_links = [u for u in page.links("/search?") if "speaker=" in u]
-    assert args_of(search_links[0]) == {"q": "淨零排碳", "since": "2021", "speaker": "臺北市資訊局/呂新科局長"}
+    assert args_of(search_links[0]) == {"q": "淨零排碳", "since": "2021", "speaker": "呂新科"}
+    assert "/people/%E5%91%82%E6%96%B0%E7%A7%91" in page.links("/people/")
 
 
 def test_speaker_link_filters_the_search(client):
@@ -716,7 +721,7 @@ def test_speaker_link_filters_the_search(client):
 def test_speakers_api_matches_the_cli(client, run):
     cli = json.loads(run("speakers", "淨零排碳", "--json", "--limit", "2").stdout)
     assert client.get("/api/speakers/ranking?q=淨零排碳&limit=2").get_json() == cli
-    assert client.get("/api/speakers/ranking?q=淨零排碳&limit=0").get_json()["speakers"][3]["speaker_name"] == "井琪會長"
+    assert client.get("/api/speakers/ranking?q=淨零排碳&limit=0").get_json()["speakers"][2]["speaker_name"] == "井琪"
     assert client.get("/api/speakers/ranking?q=淨零排碳&limit=x").status_code == 400
     # The speaker suggestions keep their own route and shape.
     assert list(client.get("/api/speakers?prefix=唐").get_json()) == ["prefix", "speakers"]
