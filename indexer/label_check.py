@@ -87,7 +87,7 @@ def map_checked_label(row: CheckedLabel, person_list: PersonList) -> str:
     """The person the mapping gives ``row``'s label in its meeting ("" for nobody)."""
     labels = (row.label, *row.other_labels)
     facts = MeetingFacts(labels, row.chair, row.meeting_title)
-    directory = PersonDirectory(lambda: dict.fromkeys(labels, 1), person_list, lambda _: facts)
+    directory = PersonDirectory(person_list, lambda _: facts)
     return directory.person_of(row.label, "meeting")
 
 

@@ -45,7 +45,6 @@ changed person list takes effect on the next query, with no re-index.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from dataclasses import dataclass
@@ -133,6 +132,8 @@ def load_person_list(settings: PeopleSettings | None = None) -> PersonList:
         found = _cache.get(key)
     if found is not None:
         return found
+    import hashlib  # only for the user's files; a search need not load it
+
     canonical: dict[str, str] = {}
     version = ""
     digest = hashlib.sha256()
@@ -167,6 +168,7 @@ class MeetingFacts:
     labels: tuple[str, ...]
     chair: str = ""
     title: str = ""
+    complete: bool = True  # False: the header could not be read (the index moved on)
 
 
 @dataclass(frozen=True)
@@ -193,22 +195,17 @@ def _unique(persons: Iterable[str]) -> str:
 class PersonDirectory:
     """Who each label of an index is, from its distinct labels and a person list.
 
-    ``label_counts`` returns each distinct label (as written) with its number of turns; it is
-    called only when every label is needed (a ``speaker:`` filter, the list of persons), not to
-    name the persons of a page of hits. ``facts`` gives a meeting's labels, chair and title, and
-    is asked only for meetings holding a label whose person depends on its meeting.
-
-    A person is shown by the person list's name, else by the name as its labels spell it.
+    Labels are read when first asked about (a page of hits reads a few; a ``speaker:`` filter
+    and the list of persons read them all, a few thousand). ``facts`` gives a meeting's labels,
+    chair and title, and is asked only for meetings holding a label whose person depends on its
+    meeting. A person is shown by the person list's name, else by the name as the label spells it.
     """
 
-    def __init__(self, label_counts: Callable[[], Mapping[str, int]], person_list: PersonList,
-                 facts: Callable[[str], MeetingFacts]):
+    def __init__(self, person_list: PersonList, facts: Callable[[str], MeetingFacts]):
         self.person_list = person_list
-        self._label_counts = label_counts
         self._facts = facts
         self._labels: dict[str, LabelPerson] = {}
         self._meetings: dict[str, dict[str, str]] = {}
-        self._names: dict[str, str] | None = None
         self._lock = threading.Lock()
         #: Views computed from this directory (indexer.person_views), kept as long as it is.
         self.derived: dict[str, object] = {}
@@ -252,9 +249,11 @@ class PersonDirectory:
         """Folded label → person, for the labels of ``meeting_id`` whose person its meeting decides."""
         found = self._meetings.get(meeting_id)
         if found is None:
-            found = self._resolve(self._facts(meeting_id))
-            with self._lock:
-                self._meetings[meeting_id] = found
+            facts = self._facts(meeting_id)
+            found = self._resolve(facts)
+            if facts.complete:
+                with self._lock:
+                    self._meetings[meeting_id] = found
         return found
 
     def _resolve(self, facts: MeetingFacts) -> dict[str, str]:
@@ -287,24 +286,3 @@ class PersonDirectory:
             return found
         return _unique(self._canonical(s + given) for s in SURNAMES if s + given in title)
 
-    # --- persons ---------------------------------------------------------------------------------
-
-    @property
-    def names(self) -> dict[str, str]:
-        """Person key → the name shown, for every person of the index (reads every label once)."""
-        names = self._names
-        if names is None:
-            spellings: dict[str, dict[str, int]] = {}
-            for label, count in self._label_counts().items():
-                info = self.label(label)
-                if info.person:
-                    found = spellings.setdefault(info.key, {})
-                    found[info.person] = found.get(info.person, 0) + count
-            names = {key: max(found, key=lambda n: (found[n], n)) for key, found in spellings.items()}
-            self._names = names
-        return names
-
-    def keys_matching(self, value: str) -> set[str]:
-        """Keys of the persons whose name contains ``value`` (compared as person keys)."""
-        wanted = person_key(value)
-        return {key for key in self.names if wanted in key} if wanted else set()

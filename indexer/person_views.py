@@ -10,7 +10,7 @@ person page
     meeting they spoke in, a page of their turns, and the phrases they said most often.
 phrase
     A jieba word (the words field's segmentation) of at least two characters with a letter or
-    an ideograph in it. A person's phrases are ranked by how often they said it times how rare
+    an ideograph in it (a Latin word: three letters; ``AI`` would be counted inside ``said``). A person's phrases are ranked by how often they said it times how rare
     it is in the whole index: ``occurrences × log(N / df)``, where ``df`` is the number of turns
     of the index having it as a word and ``N`` the number of turns; words found in more than
     2% of all turns (我們, 這個) are left out as saying nothing about anyone. Candidates are the
@@ -109,14 +109,20 @@ class PersonPage:
 
 
 class _PersonTurns:
-    """The live turns of one person, and the labels they came under."""
+    """The live turns of one person, the labels they came under and how their name was written."""
 
-    __slots__ = ("key", "docs", "labels")
+    __slots__ = ("key", "docs", "labels", "names")
 
     def __init__(self, key: str):
         self.key = key
         self.docs: list[int] = []
         self.labels: Counter[str] = Counter()
+        self.names: Counter[str] = Counter()
+
+    @property
+    def name(self) -> str:
+        """The name shown: the most used spelling (then the first in code-point order)."""
+        return min(self.names, key=lambda n: (-self.names[n], n))
 
 
 _lock = threading.Lock()
@@ -132,7 +138,7 @@ def _person_turns(snap, people: PersonDirectory) -> dict[str, _PersonTurns]:
     for docs in snap.speaker_docs.values():
         info = people.label(speakers[docs[0]])
         for g in docs:
-            key = info.key
+            person, key = info.person, info.key
             if info.scoped:
                 person = people.person_of(speakers[g], meeting_ids[g])
                 key = person_key(person) if person else ""
@@ -142,6 +148,7 @@ def _person_turns(snap, people: PersonDirectory) -> dict[str, _PersonTurns]:
                     entry = out[key] = _PersonTurns(key)
                 entry.docs.append(g)
                 entry.labels[speakers[g]] += 1
+                entry.names[person] += 1
     with _lock:
         people.derived["turns"] = out
     return out
@@ -164,7 +171,7 @@ def _summary(snap, people: PersonDirectory, entry: _PersonTurns) -> PersonSummar
         if reading.title and reading.title not in titles:
             titles.append(reading.title)
     return PersonSummary(
-        person=people.names.get(entry.key, entry.key),
+        person=entry.name,
         turns=len(entry.docs),
         meetings=len({snap.meeting_ids[g] for g in entry.docs}),
         first_date=min(dates, default=""),
@@ -181,8 +188,8 @@ def person_summaries(engine, name: str = "") -> list[PersonSummary]:
     snap = engine.snapshot()
     people = snap.people(engine.person_list())
     turns = _person_turns(snap, people)
-    keys = people.keys_matching(name) if name.strip() else turns.keys()
-    summaries = [_summary(snap, people, turns[key]) for key in keys if key in turns]
+    wanted = person_key(name.strip())
+    summaries = [_summary(snap, people, entry) for key, entry in turns.items() if wanted in key]
     return sorted(summaries, key=lambda s: (-s.turns, s.person))
 
 
@@ -324,6 +331,14 @@ def phrases(engine, person: str, docs: list[int], shown: int = PHRASES_SHOWN) ->
     return result
 
 
+def _phrase_like(folded: str) -> bool:
+    """Two characters or more with a letter or ideograph; a Latin word needs three letters, since
+    a term is counted wherever it occurs (``po`` is in every ``policy``)."""
+    if len(folded) < 2 or not any(c.isalpha() for c in folded):
+        return False
+    return len(folded) >= 3 or not folded.isascii()
+
+
 def _sample_words(snap, docs: list[int]) -> tuple[Counter[str], dict[str, Counter[str]]]:
     """Word counts (folded) in an evenly spread part of ``docs`` of at most PHRASE_SAMPLE_CHARS
     characters, and how each word is written."""
@@ -333,7 +348,7 @@ def _sample_words(snap, docs: list[int]) -> tuple[Counter[str], dict[str, Counte
     spellings: dict[str, Counter[str]] = {}
     for g in docs[::step]:
         for written, folded in segment_word_pairs(snap.text(g)):
-            if len(folded) >= 2 and not folded.isdigit() and any(c.isalpha() for c in folded):
+            if _phrase_like(folded):
                 counts[folded] += 1
                 spellings.setdefault(folded, Counter())[written] += 1
     return counts, spellings

@@ -33,7 +33,6 @@ from .build import check_index
 from .errors import IndexOutdated, MeetingNotFound, QueryError
 from .evaluate import Evaluator
 from .people import PeopleSettings, PersonDirectory, PersonList, load_person_list, person_key
-from .person_views import person_count
 from .query import And, DateRange, Field, Node, check_text, parse_date_range, parse_query, positive_texts
 from .results import (
     GroupedPage,
@@ -146,7 +145,7 @@ class SearchEngine:
     ) -> "ResultSet":
         """Evaluate ``query`` (with the option filters) into the full set of matching turns.
 
-        ``speaker`` (substring of the speaker label), ``since`` and ``until`` (YYYY, YYYY-MM or
+        ``speaker`` (substring of the speaker label or of the person's name), ``since`` and ``until`` (YYYY, YYYY-MM or
         YYYY-MM-DD) narrow the query; ``aliases`` expands terms with the alias list
         (:mod:`indexer.aliases`). Raises QueryError for malformed queries or options.
         """
@@ -288,6 +287,8 @@ class SearchEngine:
         )
 
     def stats(self) -> IndexStats:
+        from .person_views import person_count
+
         snap = self.snapshot()
         dates = sorted(d for _, d, _ in snap.meetings.values() if d)
         size = sum(f.stat().st_size for f in self.index_dir.iterdir() if f.is_file())
@@ -296,7 +297,7 @@ class SearchEngine:
             meetings=len(snap.meetings),
             turns=len(snap.live),
             speakers=len(snap.speaker_docs),
-            persons=person_count(snap, snap.people(self.person_list())),
+            persons=person_count(snap, snap.people(self.person_list())),  # one pass over the turns
             first_date=dates[0] if dates else "",
             last_date=dates[-1] if dates else "",
             segments=len(snap.leaves),

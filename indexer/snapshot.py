@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections import Counter
 from itertools import compress, filterfalse, repeat
 from pathlib import Path
 
@@ -149,31 +148,30 @@ class Snapshot:
         the distinct labels, so its cost grows with them, not with the turns)."""
         directory = self._people.get(person_list.version)
         if directory is None or directory.person_list is not person_list:
-            directory = PersonDirectory(self.label_counts, person_list, self.meeting_facts)
+            directory = PersonDirectory(person_list, self.meeting_facts)
             with self._df_lock:
                 self._people = {person_list.version: directory}
         return directory
 
     def label_counts(self) -> dict[str, int]:
-        """Each distinct speaker label of the live turns, with its number of turns."""
-        counts = Counter(map(self.speakers.__getitem__, self.live))
-        counts.pop("", None)
-        return counts
+        """Each distinct speaker label of the live turns (labels that fold alike once), with its
+        number of turns: from :attr:`speaker_docs`, so it costs one step per label."""
+        speakers = self.speakers
+        return {speakers[docs[0]]: len(docs) for label, docs in self.speaker_docs.items() if label}
 
     def speaker_matches(self, value: str, people: PersonDirectory | None) -> set[int]:
         """Live turns whose folded label contains ``value`` folded, or whose person's name does."""
         folded = fold(value)
         docs = {g for label, found in self.speaker_docs.items() if folded in label for g in found}
-        keys = people.keys_matching(value) if people is not None else set()
-        if not keys:
+        wanted = person_key(value)
+        if people is None or not wanted:
             return docs
         speakers, meeting_ids = self.speakers, self.meeting_ids
         for found in self.speaker_docs.values():
             info = people.label(speakers[found[0]])
             if info.scoped:  # who it is depends on the meeting: 主席, 龔召集人, 雨蒼
-                docs.update(g for g in found
-                            if person_key(people.person_of(speakers[g], meeting_ids[g]) or "-") in keys)
-            elif info.key in keys:
+                docs.update(g for g in found if wanted in person_key(people.person_of(speakers[g], meeting_ids[g])))
+            elif wanted in info.key:
                 docs.update(found)
         return docs
 
@@ -181,12 +179,18 @@ class Snapshot:
         """A meeting's distinct labels, the chair its header names and its title."""
         labels = tuple(dict.fromkeys(self.speakers[g] for g in self.meeting_docs.get(meeting_id, ())))
         chair = ""
+        complete = True
         docnum = self.meeting_docnum.get(meeting_id)
         if docnum is not None:
-            with self.io_lock:
-                chair = self.reader.stored_fields(docnum).get("chair", "")
+            try:
+                with self.io_lock:
+                    chair = self.reader.stored_fields(docnum).get("chair", "")
+            except Exception:
+                # A snapshot a commit replaced is closed once no search uses it, while a page of
+                # its results may still be read: then the header is gone; say so, don't fail.
+                complete = False
         title = self.meetings.get(meeting_id, ("", "", ""))[0]
-        return MeetingFacts(labels, chair, title)
+        return MeetingFacts(labels, chair, title, complete)
 
     def text(self, g: int) -> str:
         """The original text of document ``g`` (decoded from its segment's store)."""

@@ -198,7 +198,7 @@ def explanation_lines(expl) -> list[str]:
     for term in expl.terms:
         lines.extend(_term_lines(term))
     for f in expl.fields:
-        where = "speaker label" if f.name == "speaker" else "meeting title"
+        where = "speaker label or person" if f.name == "speaker" else "meeting title"
         verb = "does not contain" if f.excluded else "contains"
         origin = " (from --speaker)" if f.source == "option" else ""
         lines.append(f"Filter {f.name}: {where} {verb} {_shown(f.value)} (matched as {f.folded}){origin}")

@@ -453,7 +453,7 @@ def test_search_explain_with_filters_and_aliases(run, no_user_aliases):
         "  jieba words: 开放 / 政府\n"
         "Term 數位部: matched as 数位部 (數 → 数: Traditional/Simplified variant)\n"
         "  jieba words: 数位部 (one word: a match that is a whole word ranks higher)\n"
-        "Filter speaker: speaker label contains 張 (matched as 张) (from --speaker)\n"
+        "Filter speaker: speaker label or person contains 張 (matched as 张) (from --speaker)\n"
         "Filter date: meeting date from 2019-11-01 on (from --since/--until)\n"
         "Aliases (list version 1): 數位部 → 數位部 OR 數位發展部\n"
         'Searched: ("開放 政府" OR 數位部 OR 數位發展部) AND speaker:張 AND date:2019-11-01..\n'
