@@ -160,6 +160,13 @@ def index(paths, index_dir, rebuild, strict, workers, wait, quiet) -> None:
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 
 
+def _who(label: str, person: str) -> str:
+    """The label as written, with the person when the label does not already show them: 主席 (李鎮宇)."""
+    if not label:
+        return "(no speaker)"
+    return f"{label} ({person})" if person and person not in label else label
+
+
 def _terminal_snippet(snippet: str) -> str:
     parts = []
     last = 0
@@ -241,7 +248,7 @@ def search(query, index_dir, limit, page, speaker, since, until, sort, as_json, 
     for hit in result.hits:
         click.echo("")
         click.echo(f"{hit.date or '(no date)'}  {hit.title}  [{hit.meeting_id} #{hit.turn}]")
-        click.echo(f"  {hit.speaker or '(no speaker)'}: {_terminal_snippet(hit.snippet)}")
+        click.echo(f"  {_who(hit.speaker, hit.person)}: {_terminal_snippet(hit.snippet)}")
     if limit and result.total > page * limit:
         pages = -(-result.total // limit)
         click.echo("")
@@ -276,10 +283,7 @@ def show(meeting_id, index_dir, as_json) -> None:
         if turn.section and turn.section != section:
             section = turn.section
             click.echo(f"\n== {section}")
-        who = turn.speaker or "(no speaker)"
-        if turn.person and turn.person not in turn.speaker:
-            who += f" ({turn.person})"
-        click.echo(f"\n[{turn.turn}] {who}")
+        click.echo(f"\n[{turn.turn}] {_who(turn.speaker, turn.person)}")
         click.echo(turn.text)
 
 

@@ -14,8 +14,8 @@ phrase
     it is in the whole index: ``occurrences × log(N / df)``, where ``df`` is the number of turns
     of the index having it as a word and ``N`` the number of turns; words found in more than
     2% of all turns (我們, 這個) are left out as saying nothing about anyone. Candidates are the
-    words of the person's turns (of an evenly spread part of them, :data:`PHRASE_SAMPLE_CHARS`
-    characters, for the few persons who said more); every count shown is exact: occurrences as
+    :data:`PHRASE_POOL` words the person said most often (in an evenly spread part of their turns,
+    :data:`PHRASE_SAMPLE_CHARS` characters, for the few who said more); every count shown is exact: occurrences as
     ``str.count`` counts them in the folded texts of all their turns (as ``kwic`` counts), and
     turns holding them.
 
@@ -36,7 +36,8 @@ from .export import meeting_link
 from .people import PersonDirectory, person_key
 from .results import PeriodCount
 
-PHRASE_SAMPLE_CHARS = 200_000
+PHRASE_SAMPLE_CHARS = 100_000
+PHRASE_POOL = 400
 PHRASE_CANDIDATES = 80
 PHRASES_SHOWN = 20
 COMMON_WORD_SHARE = 0.02
@@ -309,7 +310,7 @@ def phrases(engine, person: str, docs: list[int], shown: int = PHRASES_SHOWN) ->
     common = max(MIN_COMMON_DF, COMMON_WORD_SHARE * total)
     sampled, spellings = _sample_words(snap, docs)
     scored = []
-    for folded, count in sampled.items():
+    for folded, count in sampled.most_common(PHRASE_POOL):
         df = snap.doc_frequency("words", folded)
         if 0 < df <= common:
             scored.append((count * math.log(total / df), folded, df))

@@ -98,6 +98,8 @@ def test_the_chair_named_in_the_header_speaks_as_主席(engine, run):
     assert "[1] 主席 (王大明)\n" in shown and "[3] 王局長 (王大明)\n" in shown and "[2] 資訊局/張局長\n" in shown
     turns = json.loads(run("show", RECORD, "--json").stdout)["turns"]
     assert [t["person"] for t in turns] == ["", "王大明", "", "王大明", "王大明"]
+    found = run("search", "淨零排碳", "--sort", "date").stdout
+    assert "  主席 (王大明): 各位委員午安" in found and "  資訊局/張局長: 資料治理" in found
 
 
 def test_the_seed_records_主席_turns_are_its_chair(tmp_path):
