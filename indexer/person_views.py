@@ -30,11 +30,17 @@ import threading
 from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass, field
 
+from typing import TYPE_CHECKING
+
 from .analysis import segment_word_pairs
 from .errors import CivicSearchError
 from .export import meeting_link
 from .people import PersonDirectory, person_key
 from .results import PeriodCount
+
+if TYPE_CHECKING:  # only for type hints: the search engine imports this module
+    from .search import SearchEngine
+    from .snapshot import Snapshot
 
 PHRASE_SAMPLE_CHARS = 100_000
 PHRASE_POOL = 400
@@ -129,7 +135,7 @@ class _PersonTurns:
 _lock = threading.Lock()
 
 
-def _person_turns(snap, people: PersonDirectory) -> dict[str, _PersonTurns]:
+def _person_turns(snap: "Snapshot", people: PersonDirectory) -> dict[str, _PersonTurns]:
     """Person key → their turns, for every person of ``snap`` (computed once per directory)."""
     found = people.derived.get("turns")
     if found is not None:
@@ -155,12 +161,12 @@ def _person_turns(snap, people: PersonDirectory) -> dict[str, _PersonTurns]:
     return out
 
 
-def person_count(snap, people: PersonDirectory) -> int:
+def person_count(snap: "Snapshot", people: PersonDirectory) -> int:
     """How many persons speak in the live turns of ``snap``."""
     return len(_person_turns(snap, people))
 
 
-def _summary(snap, people: PersonDirectory, entry: _PersonTurns) -> PersonSummary:
+def _summary(snap: "Snapshot", people: PersonDirectory, entry: _PersonTurns) -> PersonSummary:
     dates = [d for d in (snap.meetings.get(snap.meeting_ids[g], ("", "", ""))[1] for g in entry.docs) if d]
     labels = sorted(entry.labels.items(), key=lambda kv: (-kv[1], kv[0]))
     organisations: list[str] = []
@@ -183,7 +189,7 @@ def _summary(snap, people: PersonDirectory, entry: _PersonTurns) -> PersonSummar
     )
 
 
-def person_summaries(engine, name: str = "") -> list[PersonSummary]:
+def person_summaries(engine: "SearchEngine", name: str = "") -> list[PersonSummary]:
     """Every person of the index (those whose name contains ``name``, when given), most turns
     first, then by name."""
     snap = engine.snapshot()
@@ -211,7 +217,7 @@ def people_csv_rows(summaries: list[PersonSummary]) -> list[dict]:
     ]
 
 
-def people_object(engine, summaries: list[PersonSummary], limit: int = 0) -> dict:
+def people_object(engine: "SearchEngine", summaries: list[PersonSummary], limit: int = 0) -> dict:
     """The JSON object of ``civic-search people --json`` and ``/api/people``: how many persons
     (of those asked for) and distinct labels the index has, and the first ``limit`` (0: all)."""
     shown = summaries[:limit] if limit else summaries
@@ -225,7 +231,7 @@ def people_object(engine, summaries: list[PersonSummary], limit: int = 0) -> dic
 # --- one person ----------------------------------------------------------------------------------
 
 
-def person_page(engine, name: str, *, page: int = 1, per_page: int = TURNS_PER_PAGE, base_url: str = "") -> PersonPage:
+def person_page(engine: "SearchEngine", name: str, *, page: int = 1, per_page: int = TURNS_PER_PAGE, base_url: str = "") -> PersonPage:
     """The page of the person called ``name`` (compared as a person key: 臺/台, case and spaces
     alike); raises :class:`PersonNotFound`. ``page`` pages through their turns, newest first."""
     snap = engine.snapshot()
@@ -249,7 +255,7 @@ def person_page(engine, name: str, *, page: int = 1, per_page: int = TURNS_PER_P
                       _meetings(snap, docs, base_url), turn_list, page, pages, _periods(snap, docs, 7))
 
 
-def _periods(snap, docs: list[int], width: int) -> list[PeriodCount]:
+def _periods(snap: "Snapshot", docs: list[int], width: int) -> list[PeriodCount]:
     """Turns and meetings per period (the first ``width`` characters of the date: 4 for years,
     7 for months), periods with turns only, in order; ``unknown`` last."""
     turns: Counter[str] = Counter()
@@ -263,7 +269,7 @@ def _periods(snap, docs: list[int], width: int) -> list[PeriodCount]:
     return [PeriodCount(p, turns[p], len(meetings[p]), 0) for p in order]
 
 
-def _timeline(snap, docs: list[int]) -> list[dict]:
+def _timeline(snap: "Snapshot", docs: list[int]) -> list[dict]:
     found = {p.period: p for p in _periods(snap, docs, 4)}
     years = sorted(y for y in found if y != "unknown")
     out = []
@@ -277,7 +283,7 @@ def _timeline(snap, docs: list[int]) -> list[dict]:
     return out
 
 
-def _meetings(snap, docs: list[int], base_url: str) -> list[dict]:
+def _meetings(snap: "Snapshot", docs: list[int], base_url: str) -> list[dict]:
     first: dict[str, int] = {}
     counts: Counter[str] = Counter()
     for g in docs:  # newest meeting first, turns in order: the first seen is the first spoken
@@ -297,7 +303,7 @@ def _meetings(snap, docs: list[int], base_url: str) -> list[dict]:
 _phrase_cache: OrderedDict[tuple, list[dict]] = OrderedDict()
 
 
-def phrases(engine, person: str, docs: list[int], shown: int = PHRASES_SHOWN) -> list[dict]:
+def phrases(engine: "SearchEngine", person: str, docs: list[int], shown: int = PHRASES_SHOWN) -> list[dict]:
     """The phrases ``person`` said most often, distinctive ones first (see the module docstring):
     ``[{"phrase", "occurrences", "turns"}]``, each count exact over ``docs`` (their turns)."""
     snap = engine.snapshot()
@@ -340,7 +346,7 @@ def _phrase_like(folded: str) -> bool:
     return len(folded) >= 3 or not folded.isascii()
 
 
-def _sample_words(snap, docs: list[int]) -> tuple[Counter[str], dict[str, Counter[str]]]:
+def _sample_words(snap: "Snapshot", docs: list[int]) -> tuple[Counter[str], dict[str, Counter[str]]]:
     """Word counts (folded) in an evenly spread part of ``docs`` of at most PHRASE_SAMPLE_CHARS
     characters, and how each word is written."""
     size = sum(snap.lengths[g] for g in docs) or 1
