@@ -27,9 +27,8 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 
 from .errors import IndexLocked, IndexNotFound, IndexOutdated, IndexWriteError
-from .paths import bundled_corpus_dir, bundled_source_name, is_transcript_name
+from .paths import bundled_corpus_dir, bundled_source_name, is_transcript_name, readable_name
 from .schema import INDEX_NAME, MEETING, SCHEMA_VERSION, TurnCodec, make_schema
-from .transcripts import readable_name
 from .writing import POOL_LIMIT_MB, Job, Sink, commit, index_jobs, lean, run_workers
 
 META_FILE = "civic-search.json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 INDEX_ENV = "CIVIC_SEARCH_INDEX"
@@ -48,3 +49,24 @@ def is_transcript_name(path: Path) -> bool:
     if path.stem.lower() in DOCUMENT_NAMES:
         return False
     return path.suffix.lower() in TRANSCRIPT_SUFFIXES
+
+
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def readable_name(name: str) -> str:
+    """A file name or path as text. Python carries bytes that are not UTF-8 in a file name as
+    lone surrogates, which cannot be stored or shown; such a path component is read as
+    Big5/CP950 (names from Taiwanese Windows archives) when it can be, else with U+FFFD."""
+    if not _LONE_SURROGATES.search(name):
+        return name
+    parts = []
+    for part in re.split(r"([/\\])", name):
+        if _LONE_SURROGATES.search(part):
+            raw = part.encode("utf-8", "surrogateescape") if not re.search("[\ud800-\udc7f]", part) else b""
+            try:
+                part = raw.decode("cp950") if raw else _LONE_SURROGATES.sub("\ufffd", part)
+            except UnicodeDecodeError:
+                part = raw.decode("utf-8", "replace")
+        parts.append(part)
+    return "".join(parts)

@@ -32,6 +32,7 @@ from .analysis import fold
 from .build import check_index
 from .errors import IndexOutdated, MeetingNotFound, QueryError
 from .evaluate import Evaluator
+from .labels import split_speaker
 from .query import And, DateRange, Field, Node, check_text, parse_date_range, parse_query, positive_texts
 from .results import (
     GroupedPage,
@@ -441,8 +442,6 @@ class ResultSet:
         ranked = sorted(stats.items(), key=lambda kv: (-kv[1][2], -kv[1][0], kv[0]))
         if limit:
             ranked = ranked[:limit]
-        from .transcripts import split_speaker
-
         out = []
         for label, (turns, mids, occ, first, last) in ranked:
             name, org = split_speaker(label) if label else ("", "")
