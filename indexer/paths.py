@@ -6,6 +6,8 @@ import os
 import re
 from pathlib import Path
 
+from .errors import CorpusMissing
+
 INDEX_ENV = "CIVIC_SEARCH_INDEX"
 
 #: File names that document a corpus folder rather than hold a transcript.
@@ -33,7 +35,7 @@ def bundled_corpus_dir() -> Path:
     for candidate in (here / "corpus", here.parent / "corpus"):
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError("the bundled corpus is missing from this installation")
+    raise CorpusMissing("the bundled corpus is missing from this installation")
 
 
 def bundled_source_name(path: Path) -> str:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from indexer.errors import BadParameter
+
 SORTS = ("relevance", "date")
 VIEWS = ("meetings", "turns")
 API_MAX_LIMIT = 100
 API_MAX_PAGE = 100_000  # as civic-search search --page
 API_MAX_LIST = 10_000  # lists where limit=0 means all (as the CLI's --limit)
-
-
-class BadParameter(ValueError):
-    """A query-string option the API cannot accept (answered with HTTP 400)."""
 
 
 @dataclass(frozen=True)
