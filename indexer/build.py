@@ -13,7 +13,6 @@ time); the parent holds the index lock, applies deletions and commits all segmen
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import stat
@@ -22,16 +21,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from whoosh import index as whoosh_index
-from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 
-from .errors import IndexLocked, IndexNotFound, IndexOutdated, IndexWriteError
+from .errors import IndexLocked, IndexWriteError
+from .indexdir import META_FILE, check_index, dictionary_outdated, index_exists, open_index, open_or_create, write_meta
 from .paths import bundled_corpus_dir, bundled_source_name, is_transcript_name, readable_name
-from .schema import INDEX_NAME, MEETING, SCHEMA_VERSION, TurnCodec, make_schema
+from .schema import MEETING, TurnCodec
 from .writing import POOL_LIMIT_MB, Job, Sink, commit, index_jobs, lean, run_workers
 
-META_FILE = "civic-search.json"
+__all__ = [
+    "IndexReport", "Skipped", "build_index", "scan",
+    # The index directory's checks, kept importable from here for existing callers.
+    "META_FILE", "check_index", "dictionary_outdated", "index_exists", "open_index",
+]
+
 #: Below this much input, worker processes cost more to start than they save.
 PARALLEL_MIN_BYTES = 2_000_000
 
@@ -74,76 +77,6 @@ class IndexReport:
         if self.skipped:
             line += f"; skipped {len(self.skipped)} files"
         return f"{line} ({self.seconds:.1f} s)."
-
-
-# --- index directory ---------------------------------------------------------------------
-
-
-def _meta_path(index_dir: Path) -> Path:
-    return index_dir / META_FILE
-
-
-def _expected_meta() -> dict:
-    from .analysis import civic_dictionary_path, segmenter_name
-
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "dictionary": _dictionary_version(civic_dictionary_path()),
-        "segmenter": segmenter_name(),
-    }
-
-
-def _dictionary_version(path: str) -> str:
-    # The words field depends on the dictionaries: a changed dictionary means a rebuild.
-    digest = hashlib.sha256()
-    paths = [path] + [p for p in os.environ.get("CIVIC_SEARCH_USER_DICT", "").split(os.pathsep) if p]
-    for p in paths:
-        try:
-            digest.update(Path(p).read_bytes())
-        except OSError:
-            digest.update(p.encode())
-    return digest.hexdigest()[:16]
-
-
-def index_exists(index_dir: Path) -> bool:
-    return Path(index_dir).is_dir() and whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME)
-
-
-def check_index(index_dir: Path) -> None:
-    """Raise IndexNotFound / IndexOutdated unless ``index_dir`` holds a usable index."""
-    index_dir = Path(index_dir)
-    if not index_exists(index_dir):
-        raise IndexNotFound(f"no index in {index_dir}")
-    try:
-        meta = json.loads(_meta_path(index_dir).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta = {}
-    if meta.get("schema_version") != SCHEMA_VERSION:
-        raise IndexOutdated(f"the index in {index_dir} was built by another version of civic-search")
-
-
-def open_index(index_dir: Path):
-    """Open an existing index (raises IndexNotFound / IndexOutdated)."""
-    check_index(index_dir)
-    return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
-
-
-def _open_or_create(index_dir: Path) -> tuple[object, bool]:
-    """Open the index for writing, creating it (or a fresh one for a new schema) as needed."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    if index_exists(index_dir):
-        try:
-            meta = json.loads(_meta_path(index_dir).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            meta = {}
-        if meta.get("schema_version") == SCHEMA_VERSION:
-            return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME), False
-    # A new index, or one of another schema version (unusable by this version anyway): start an
-    # empty index of this version, so that a first run that fails still leaves a usable index.
-    storage = FileStorage(str(index_dir))
-    ix = storage.create_index(make_schema(), indexname=INDEX_NAME)
-    _write_meta(index_dir)
-    return ix, True
 
 
 # --- scanning ------------------------------------------------------------------------------
@@ -262,7 +195,7 @@ def build_index(
     report.scanned = len(files)
 
     try:
-        ix, fresh = _open_or_create(index_dir)
+        ix, fresh = open_or_create(index_dir, _user_dictionaries())
     except OSError as err:
         raise IndexWriteError(f"cannot create the index in {index_dir}: {err.strerror or err}") from err
     rebuild = rebuild or fresh
@@ -299,7 +232,7 @@ def build_index(
             ) from err
         raise
     report.rebuilt = rebuild
-    _write_meta(index_dir)
+    write_meta(index_dir, _user_dictionaries())
     report.seconds = time.monotonic() - started
     return report
 
@@ -386,17 +319,5 @@ def _run_jobs(sink: Sink, index_dir: Path, jobs, workers, progress, report, skip
     return indexed, segments
 
 
-def _write_meta(index_dir: Path) -> None:
-    tmp = _meta_path(index_dir).with_suffix(".tmp")
-    tmp.write_text(json.dumps(_expected_meta()), encoding="utf-8")
-    os.replace(tmp, _meta_path(index_dir))
-
-
-def dictionary_outdated(index_dir: Path) -> bool:
-    """True when the index was built with other dictionaries than the current ones."""
-    try:
-        meta = json.loads(_meta_path(Path(index_dir)).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return True
-    expected = _expected_meta()
-    return meta.get("dictionary") != expected["dictionary"] or meta.get("segmenter") != expected["segmenter"]
+def _user_dictionaries() -> list[str]:
+    return [p for p in os.environ.get("CIVIC_SEARCH_USER_DICT", "").split(os.pathsep) if p]

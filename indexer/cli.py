@@ -89,7 +89,8 @@ def _echo_skip(item) -> None:
 
 def _ensure_index(index_dir: Path | None) -> Path:
     """The index directory, with an index built from the bundled corpus when there is none."""
-    from .build import build_index, index_exists
+    from .build import build_index
+    from .indexdir import index_exists
 
     directory = _index_dir(index_dir)
     if not index_exists(directory):
@@ -129,10 +130,11 @@ def main() -> None:
 @handle_errors
 def index(paths, index_dir, rebuild, strict, workers, wait, quiet) -> None:
     """Index transcripts in PATHS (files or folders; default: the bundled corpus)."""
-    from .build import build_index, dictionary_outdated, index_exists
+    from .build import _user_dictionaries, build_index
+    from .indexdir import dictionary_outdated, index_exists
 
     directory = _index_dir(index_dir)
-    if not rebuild and index_exists(directory) and dictionary_outdated(directory):
+    if not rebuild and index_exists(directory) and dictionary_outdated(directory, _user_dictionaries()):
         click.echo("The dictionaries changed since the last build: rebuilding the index.", err=True)
         rebuild = True
     report = build_index(

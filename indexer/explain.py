@@ -1,7 +1,7 @@
 """Query explanation: how a query string was read, so a user can see why something matched.
 
 :func:`explain` parses a query exactly as :meth:`SearchEngine.run <indexer.search.SearchEngine.run>`
-does (the same :meth:`~indexer.search.SearchEngine.build_tree`, the same alias expansion) and
+does (the same :func:`~indexer.query.build_query`, the same alias expansion) and
 returns an :class:`Explanation`: the structure (AND, OR, NOT, grouping), each term with its
 folded form and the characters folding changed, the jieba words of each term (how the words
 field, which ranks whole-word matches higher, sees it), the field filters and date ranges
@@ -26,7 +26,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from .analysis import fold, segment_words
-from .query import And, DateRange, Field, Node, Not, Or, Text
+from .query import And, DateRange, Field, Node, Not, Or, Text, build_query
 
 REASONS = ("width", "compatibility", "case", "variant", "space")
 
@@ -199,9 +199,8 @@ def explain(
     to know about a query.
     """
     from .aliases import alias_version, expand_tree, expansions, load_aliases
-    from .search import SearchEngine
 
-    tree = SearchEngine.build_tree(query, speaker=speaker, since=since, until=until)
+    tree = build_query(query, speaker=speaker, since=since, until=until)
     table = load_aliases()
     found = expansions(tree, table)
     groups = {fold(node.value): terms for node, terms in found}

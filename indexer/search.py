@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Iterator
 
 from .analysis import fold
-from .build import check_index
 from .errors import IndexOutdated, MeetingNotFound, QueryError
 from .evaluate import Evaluator
+from .indexdir import check_index
 from .labels import split_speaker
-from .query import And, DateRange, Field, Node, check_text, parse_date_range, parse_query, positive_texts
+from .query import Node, build_query, positive_texts
 from .results import (
     GroupedPage,
     Hit,
@@ -146,7 +146,7 @@ class SearchEngine:
         YYYY-MM-DD) narrow the query; ``aliases`` expands terms with the alias list
         (:mod:`indexer.aliases`). Raises QueryError for malformed queries or options.
         """
-        tree = self.build_tree(query, speaker=speaker, since=since, until=until)
+        tree = build_query(query, speaker=speaker, since=since, until=until)
         if aliases:
             from .aliases import expand_tree
 
@@ -198,25 +198,8 @@ class SearchEngine:
                     self._pages.popitem(last=False)
         return answer
 
-    @staticmethod
-    def build_tree(query: str, *, speaker: str | None = None, since: str | None = None, until: str | None = None) -> Node:
-        """The query tree for ``query`` with the option filters ANDed on."""
-        tree = parse_query(query)
-        extra: list[Node] = []
-        if speaker is not None:
-            check_text(speaker, "speaker")
-        if speaker is not None and speaker.strip():
-            extra.append(Field("speaker", speaker.strip(), None))
-        if since or until:
-            low = parse_date_range(f"{since}..", None).since if since else None
-            high = parse_date_range(f"..{until}", None).until if until else None
-            if low and high and low > high:
-                raise QueryError(f"since {since} is after until {until}")
-            extra.append(DateRange(low, high, None))
-        if extra:
-            children = tree.children if isinstance(tree, And) else (tree,)
-            tree = And(tuple(children) + tuple(extra))
-        return tree
+    #: The query tree for a query and its option filters (see :func:`indexer.query.build_query`).
+    build_tree = staticmethod(build_query)
 
     def speaker_labels(self, prefix: str = "", limit: int = 20) -> list[str]:
         """Speaker labels containing ``prefix`` (folded), most frequent first: suggestions."""

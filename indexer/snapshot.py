@@ -20,7 +20,8 @@ from itertools import compress, filterfalse, repeat
 from pathlib import Path
 
 from .analysis import bigrams, fold
-from .schema import INDEX_NAME, MEETING, TURN
+from .indexdir import open_index
+from .schema import MEETING, TURN
 from .store import read_store
 
 #: A scan jumps from match to match until this many turns match, then goes turn by turn.
@@ -41,10 +42,8 @@ class Snapshot:
     """
 
     def __init__(self, index_dir: Path):
-        from whoosh import index as whoosh_index
-
         self.index_dir = index_dir
-        self.ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+        self.ix = open_index(index_dir)
         self.generation = self.ix.latest_generation()
         self.reader = self.ix.reader()
         try:

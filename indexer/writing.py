@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
 from .analysis import fold, segment_words
 from .errors import IndexWriteError
 from .pool import TermPool
-from .schema import INDEX_NAME, MEETING, TURN, TurnCodec
+from .indexdir import open_index
+from .schema import MEETING, TURN, TurnCodec
 from .store import SegmentStore, read_store, write_store
 from .transcripts import Meeting, TranscriptError, read_transcript
 
@@ -145,7 +145,7 @@ def _worker(index_dir: str, jobs: list[Job], results, parent: int) -> None:
         results.put(message)
 
     try:
-        ix = whoosh_index.open_dir(index_dir, indexname=INDEX_NAME)
+        ix = open_index(index_dir)
         sink = Sink(lean(SegmentWriter(ix, _lk=False, compound=False, codec=TurnCodec()), POOL_LIMIT_MB))
         index_jobs(sink, jobs, report)
         if len(sink.store):
