@@ -23,6 +23,7 @@ from .analysis import bigrams, fold
 from .indexdir import open_index
 from .schema import MEETING, TURN
 from .store import read_store
+from .whoosh_adapter import segment_postings
 
 #: A scan jumps from match to match until this many turns match, then goes turn by turn.
 SCAN_FIND_LIMIT = 2_000
@@ -159,7 +160,7 @@ class Snapshot:
         with self.io_lock:
             found = []
             for segreader, offset in self.leaves:
-                ids, counts = segreader._terms.postings(fieldname, tbytes)
+                ids, counts = segment_postings(segreader, fieldname, tbytes)
                 if ids:
                     deleted = segreader.deleted_docs_set if segreader.has_deletions() else frozenset()
                     found.append((offset, ids, counts, deleted))

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from whoosh.writing import SegmentWriter
 
 from .analysis import fold, segment_words
 from .errors import IndexWriteError
@@ -24,6 +23,7 @@ from .indexdir import open_index
 from .schema import MEETING, TURN, TurnCodec
 from .store import SegmentStore, read_store, write_store
 from .transcripts import Meeting, TranscriptError, read_transcript
+from .whoosh_adapter import commit_segments, finish_segment, merge_segments, segment_writer, temp_storage
 
 #: Postings held in memory per writer before they are spilled to a run file (see TermPool).
 POOL_LIMIT_MB = 128
@@ -75,7 +75,7 @@ def meeting_documents(meeting: Meeting, path_key: str) -> Iterator[dict]:
 
 def lean(writer, limitmb: int):
     """The writer with our per-term posting pool in place of Whoosh's sorting pool."""
-    writer.pool = TermPool(writer._tempstorage, writer.schema, limitmb)
+    writer.pool = TermPool(temp_storage(writer), writer.schema, limitmb)
     return writer
 
 
@@ -146,14 +146,12 @@ def _worker(index_dir: str, jobs: list[Job], results, parent: int) -> None:
 
     try:
         ix = open_index(index_dir)
-        sink = Sink(lean(SegmentWriter(ix, _lk=False, compound=False, codec=TurnCodec()), POOL_LIMIT_MB))
+        sink = Sink(lean(segment_writer(ix, TurnCodec()), POOL_LIMIT_MB))
         index_jobs(sink, jobs, report)
-        if len(sink.store):
-            segment = sink.writer._finalize_segment()
+        segment = finish_segment(sink.writer)
+        if segment is not None:
             write_store(index_dir, segment, sink.store)
             results.put(("segment", segment))
-        else:
-            sink.writer._close_segment()
         # The temporary folder is shared with the parent's writer, which removes it at the end.
         results.put(("end",))
     except BaseException as err:  # reported to the parent, which cancels the whole run
@@ -257,16 +255,13 @@ def commit(sink: Sink, index_dir: Path, worker_segments: list, rebuild: bool) ->
         else:
             # Merging small segments keeps the segment count low after many small updates.
             mergetype = _merge_small_with_stores(index_dir, sink.store)
-        final = writer._merge_segments(mergetype, None, None)
-        if writer._added:
-            segment = writer._finalize_segment()
+        final = merge_segments(writer, mergetype)
+        segment = finish_segment(writer)
+        if segment is not None:
             write_store(str(index_dir), segment, sink.store)
             final.append(segment)
-        else:
-            writer._close_segment()
         final.extend(worker_segments)
-        writer._commit_toc(final)
-        writer._finish()
+        commit_segments(writer, final)
     except OSError as err:
         raise IndexWriteError(
             f"could not write the index ({err.strerror or err}); the previous index is unchanged"
