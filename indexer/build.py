@@ -27,7 +27,9 @@ from .errors import IndexLocked, IndexWriteError
 from .indexdir import META_FILE, check_index, dictionary_outdated, index_exists, open_index, open_or_create, write_meta
 from .paths import bundled_corpus_dir, bundled_source_name, is_transcript_name, readable_name
 from .schema import MEETING, TurnCodec
-from .writing import POOL_LIMIT_MB, Job, Sink, commit, index_jobs, lean, run_workers
+from .analysis import load_segmenter
+from .settings import Settings, settings_for
+from .writing import POOL_LIMIT_MB, FileIndexed, FileResult, Job, Sink, Skipped, commit, index_jobs, lean, run_workers
 
 __all__ = [
     "IndexReport", "Skipped", "build_index", "scan",
@@ -37,14 +39,6 @@ __all__ = [
 
 #: Below this much input, worker processes cost more to start than they save.
 PARALLEL_MIN_BYTES = 2_000_000
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A file that could not be indexed, and why."""
-
-    path: str
-    reason: str
 
 
 @dataclass
@@ -165,76 +159,94 @@ def _default_workers() -> int:
 
 def build_index(
     paths: Iterable[str | Path] | None = None,
-    index_dir: str | Path = ".",
+    index_dir: str | Path | None = None,
     *,
     rebuild: bool = False,
     workers: int | None = None,
     progress: bool = False,
     wait: float = 0.0,
     on_skip: Callable[[Skipped], None] | None = None,
+    settings: Settings | None = None,
 ) -> IndexReport:
     """Bring the index in ``index_dir`` up to date with ``paths`` (default: the bundled corpus).
 
-    Returns what was done; files that could not be read are listed in ``report.skipped`` (and
-    passed to ``on_skip`` as they happen). Raises IndexLocked when another indexer is writing.
+    :param paths: files and folders to index; folders are walked for transcript files.
+    :param index_dir: the index folder (default: ``settings.index_dir``); created if needed.
+    :param rebuild: re-index every file instead of only new and changed ones.
+    :param workers: worker processes (default: the cores, at most 4; small runs use none).
+    :param progress: show a progress bar on stderr.
+    :param wait: seconds to wait for another indexer's lock before giving up.
+    :param on_skip: called with each file that cannot be indexed, as it happens.
+    :param settings: the size limit and user dictionaries (default: :class:`Settings` defaults).
+    :returns: what was done; unreadable files are listed in ``report.skipped``.
+    :raises IndexLocked: another indexer is writing. :raises IndexWriteError: the index could not
+        be written; the previous index is unchanged.
     """
     started = time.monotonic()
-    index_dir = Path(index_dir)
-    paths = list(paths) if paths else [bundled_corpus_dir()]
+    settings = settings_for(index_dir, settings)
+    index_dir = settings.index_dir
     report = IndexReport(index_dir=str(index_dir))
 
-    def skip(path: str, reason: str) -> None:
-        item = Skipped(str(path), reason)
+    def skip(item: Skipped) -> None:
         report.skipped.append(item)
         if on_skip:
             on_skip(item)
 
-    files, folders, problems = scan(paths)
+    files, folders, problems = scan(list(paths) if paths else [bundled_corpus_dir()])
     for problem in problems:
-        skip(problem.path, problem.reason)
+        skip(problem)
     report.scanned = len(files)
-
-    try:
-        ix, fresh = open_or_create(index_dir, _user_dictionaries())
-    except OSError as err:
-        raise IndexWriteError(f"cannot create the index in {index_dir}: {err.strerror or err}") from err
+    writer, fresh = _open_writer(index_dir, wait, settings)
     rebuild = rebuild or fresh
-    try:
-        writer = lean(ix.writer(timeout=wait, compound=False, codec=TurnCodec()), POOL_LIMIT_MB)
-    except LockError as err:
-        raise IndexLocked(
-            f"another indexer is writing to {index_dir}; wait for it to finish (or use --wait)"
-        ) from err
-
     try:
         jobs, removed_ids = _plan(writer, files, folders, rebuild, report)
         sink = Sink(writer)
-        indexed_ids, segments = _run_jobs(sink, index_dir, jobs, workers, progress, report, skip)
+        run = _JobRun(report, skip, jobs, progress)
+        segments = run.index(sink, index_dir, workers, settings)
         # Delete old versions only now: a changed file that no longer parses keeps its old
         # version in the index (and is reported), rather than vanishing.
         for job in jobs:
-            if job.replaces and job.meeting_id in indexed_ids:
+            if job.replaces and job.meeting_id in run.indexed:
                 writer.delete_by_term("meeting_id", job.meeting_id)
         for mid in removed_ids:
             writer.delete_by_term("meeting_id", mid)
         report.removed = len(removed_ids)
         commit(sink, index_dir, segments, rebuild)
     except BaseException as err:
-        try:
-            writer.cancel()
-        except Exception:
-            pass
-        if isinstance(err, OSError):
-            # Reading problems are per file (reported and skipped); an OSError here is a write
-            # (a posting pool spill, a segment file): nothing was committed.
-            raise IndexWriteError(
-                f"could not write the index ({err.strerror or err}); the previous index is unchanged"
-            ) from err
+        _cancel(writer, err)
         raise
     report.rebuilt = rebuild
-    write_meta(index_dir, _user_dictionaries())
+    write_meta(index_dir, settings.analysis.user_dictionaries)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _open_writer(index_dir: Path, wait: float, settings: Settings):
+    """The index's writer (creating the index if needed), and whether the index is new."""
+    try:
+        ix, fresh = open_or_create(index_dir, settings.analysis.user_dictionaries)
+    except OSError as err:
+        raise IndexWriteError(f"cannot create the index in {index_dir}: {err.strerror or err}") from err
+    try:
+        return lean(ix.writer(timeout=wait, compound=False, codec=TurnCodec()), POOL_LIMIT_MB), fresh
+    except LockError as err:
+        raise IndexLocked(
+            f"another indexer is writing to {index_dir}; wait for it to finish (or use --wait)"
+        ) from err
+
+
+def _cancel(writer, err: BaseException) -> None:
+    """Cancel the run's writer; an OSError that stopped the run becomes an IndexWriteError."""
+    try:
+        writer.cancel()
+    except Exception:
+        pass
+    if isinstance(err, OSError):
+        # Reading problems are per file (reported and skipped); an OSError here is a write
+        # (a posting pool spill, a segment file): nothing was committed.
+        raise IndexWriteError(
+            f"could not write the index ({err.strerror or err}); the previous index is unchanged"
+        ) from err
 
 
 def _plan(writer, files, folders, rebuild, report):
@@ -285,39 +297,45 @@ def _plan(writer, files, folders, rebuild, report):
     return jobs, removed
 
 
-def _run_jobs(sink: Sink, index_dir: Path, jobs, workers, progress, report, skip) -> tuple[set[str], list]:
-    """Index the jobs; returns the meeting ids indexed and the segments written by workers."""
-    from tqdm import tqdm
+class _JobRun:
+    """Indexes a run's jobs and counts what they gave into the report."""
 
-    bar = tqdm(total=len(jobs), unit="file", disable=not progress or not jobs, leave=False)
-    by_path = {job.path: job for job in jobs}
-    indexed: set[str] = set()
+    def __init__(self, report: IndexReport, skip: Callable[[Skipped], None], jobs: list[Job], progress: bool):
+        self.report = report
+        self.skip = skip
+        self.jobs = jobs
+        self.progress = progress
+        self.by_path = {job.path: job for job in jobs}
+        #: The meeting ids indexed in this run.
+        self.indexed: set[str] = set()
 
-    def on_result(message: tuple) -> None:
-        if message[0] == "skip":
-            skip(message[1], message[2])
-        elif message[0] == "done":
-            job = by_path[message[1]]
-            indexed.add(job.meeting_id)
+    def on_result(self, result: FileResult) -> None:
+        if isinstance(result, Skipped):
+            self.skip(result)
+        elif isinstance(result, FileIndexed):
+            job = self.by_path[result.path]
+            self.indexed.add(job.meeting_id)
             if job.replaces:
-                report.updated += 1
+                self.report.updated += 1
             else:
-                report.added += 1
-            report.turns += message[3]
-        bar.update(1)
+                self.report.added += 1
+            self.report.turns += result.turns
+        self.bar.update(1)
 
-    total_bytes = sum(j.size for j in jobs)
-    workers = workers if workers is not None else _default_workers()
-    segments = []
-    try:
-        if workers <= 1 or len(jobs) < 2 or total_bytes < PARALLEL_MIN_BYTES:
-            index_jobs(sink, jobs, on_result)
-        else:
-            segments = run_workers(str(index_dir), _split_jobs(jobs, workers), on_result)
-    finally:
-        bar.close()
-    return indexed, segments
+    def index(self, sink: Sink, index_dir: Path, workers: int | None, settings: Settings) -> list:
+        """Index the jobs; returns the segments written by worker processes (if any)."""
+        from tqdm import tqdm
 
-
-def _user_dictionaries() -> list[str]:
-    return [p for p in os.environ.get("CIVIC_SEARCH_USER_DICT", "").split(os.pathsep) if p]
+        jobs = self.jobs
+        self.bar = tqdm(total=len(jobs), unit="file", disable=not self.progress or not jobs, leave=False)
+        total_bytes = sum(j.size for j in jobs)
+        workers = workers if workers is not None else _default_workers()
+        try:
+            if workers <= 1 or len(jobs) < 2 or total_bytes < PARALLEL_MIN_BYTES:
+                segmenter = load_segmenter(settings.analysis.user_dictionaries)
+                index_jobs(sink, jobs, self.on_result, indexing=settings.indexing, segmenter=segmenter)
+                return []
+            return run_workers(str(index_dir), _split_jobs(jobs, workers), self.on_result,
+                               indexing=settings.indexing, user_dictionaries=settings.analysis.user_dictionaries)
+        finally:
+            self.bar.close()

@@ -1,6 +1,8 @@
 """The ``civic-search`` command line: a thin layer over :mod:`indexer.build` and :mod:`indexer.search`.
 
-Errors are one line on stderr with exit code 1 (2 for usage errors), never a traceback.
+Errors are one line on stderr with exit code 1 (2 for usage errors), never a traceback. Each
+command reads its :class:`~indexer.settings.Settings` once, from the environment, the
+configuration file and its options, and passes them to the library.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import click
 
 from . import __version__
 from .errors import CivicSearchError, IndexNotFound, IndexOutdated, QueryError
+from .settings import ENV_DEBUG, Settings
 
 LIMIT_MAX = 10_000
 PAGE_MAX = 100_000  # the web API's limit too (search_web.params.API_MAX_PAGE)
@@ -58,7 +61,7 @@ def handle_errors(func):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as err:  # a bug: still one line; CIVIC_SEARCH_DEBUG=1 shows the traceback
-            if os.environ.get("CIVIC_SEARCH_DEBUG"):
+            if _debug():
                 raise
             detail = " ".join(f"{type(err).__name__}: {err}".split())
             raise _fail(f"unexpected error ({detail}); please report it (CIVIC_SEARCH_DEBUG=1 shows "
@@ -77,34 +80,51 @@ def index_option(func):
     )(func)
 
 
-def _index_dir(index_dir: Path | None) -> Path:
-    from .paths import default_index_dir
+_SETTINGS = "civic_search.settings"
 
-    return index_dir if index_dir is not None else default_index_dir()
+
+def _settings(index_dir: Path | None = None) -> Settings:
+    """This command's settings: the environment, the configuration file and ``--index``, read
+    once per command (the first call decides)."""
+    meta = click.get_current_context().meta
+    if _SETTINGS not in meta:
+        overrides = {"INDEX_DIR": index_dir} if index_dir is not None else None
+        meta[_SETTINGS] = Settings.from_environ(os.environ, overrides=overrides)
+    elif index_dir is not None and meta[_SETTINGS].index_dir != index_dir:
+        meta[_SETTINGS] = meta[_SETTINGS].replace(index_dir=index_dir)
+    return meta[_SETTINGS]
+
+
+def _debug() -> bool:
+    """Whether to show the traceback of an unexpected error (``$CIVIC_SEARCH_DEBUG``)."""
+    context = click.get_current_context(silent=True)
+    settings = context.meta.get(_SETTINGS) if context is not None else None
+    return settings.debug if settings is not None else bool(os.environ.get(ENV_DEBUG, "").strip())
 
 
 def _echo_skip(item) -> None:
     click.echo(f"skipped {item.path}: {item.reason}", err=True)
 
 
-def _ensure_index(index_dir: Path | None) -> Path:
-    """The index directory, with an index built from the bundled corpus when there is none."""
-    from .build import build_index
+def _ensure_index(index_dir: Path | None) -> Settings:
+    """The settings, with an index built from the bundled corpus when there is none."""
     from .indexdir import index_exists
 
-    directory = _index_dir(index_dir)
-    if not index_exists(directory):
-        click.echo(f"No index in {directory} yet: building it from the bundled corpus…", err=True)
-        report = build_index(None, directory, on_skip=_echo_skip)
+    settings = _settings(index_dir)
+    if not index_exists(settings.index_dir):
+        from .build import build_index  # the write path, only when there is no index yet
+
+        click.echo(f"No index in {settings.index_dir} yet: building it from the bundled corpus…", err=True)
+        report = build_index(None, on_skip=_echo_skip, settings=settings)
         click.echo(report.summary(), err=True)
-    return directory
+    return settings
 
 
 def _engine(index_dir: Path | None):
     """Open the search engine, building the index from the bundled corpus when there is none."""
     from .search import SearchEngine
 
-    return _closing(SearchEngine(_ensure_index(index_dir)))
+    return _closing(SearchEngine(settings=_ensure_index(index_dir)))
 
 
 def _closing(engine):
@@ -130,16 +150,17 @@ def main() -> None:
 @handle_errors
 def index(paths, index_dir, rebuild, strict, workers, wait, quiet) -> None:
     """Index transcripts in PATHS (files or folders; default: the bundled corpus)."""
-    from .build import _user_dictionaries, build_index
+    from .build import build_index
     from .indexdir import dictionary_outdated, index_exists
 
-    directory = _index_dir(index_dir)
-    if not rebuild and index_exists(directory) and dictionary_outdated(directory, _user_dictionaries()):
+    settings = _settings(index_dir)
+    directory = settings.index_dir
+    if not rebuild and index_exists(directory) and dictionary_outdated(directory, settings.analysis.user_dictionaries):
         click.echo("The dictionaries changed since the last build: rebuilding the index.", err=True)
         rebuild = True
     report = build_index(
         list(paths) or None,
-        directory,
+        settings=settings,
         rebuild=rebuild,
         workers=workers,
         progress=not quiet and sys.stderr.isatty(),
@@ -179,12 +200,12 @@ def filter_options(func):
     return click.option("--speaker", help="Only turns whose speaker label contains this.")(func)
 
 
-def _echo_explanation(query, *, speaker, since, until, aliases, as_json) -> None:
+def _echo_explanation(query, *, speaker, since, until, aliases, as_json, settings: Settings) -> None:
     """How the query was read, on stderr: text, or one JSON object with ``as_json``."""
     from .explain import explain
     from .terminal import explanation_lines
 
-    explanation = explain(query, speaker=speaker, since=since, until=until, aliases=aliases)
+    explanation = explain(query, speaker=speaker, since=since, until=until, aliases=aliases, settings=settings)
     if as_json:
         click.echo(json.dumps(explanation.to_dict(), ensure_ascii=False), err=True)
     else:
@@ -209,8 +230,10 @@ def search(query, index_dir, limit, page, speaker, since, until, sort, as_json, 
     """Search for QUERY: exact phrases, OR, -exclude, speaker:, title:, date:."""
     if as_json and as_csv:
         raise click.UsageError("--json and --csv cannot be combined")
+    settings = _settings(index_dir)
     if explain_query:
-        _echo_explanation(query, speaker=speaker, since=since, until=until, aliases=aliases, as_json=as_json)
+        _echo_explanation(query, speaker=speaker, since=since, until=until, aliases=aliases, as_json=as_json,
+                          settings=settings)
     engine = _engine(index_dir)
     if as_csv:
         from .export import export_rows, write_csv
@@ -280,14 +303,15 @@ def show(meeting_id, index_dir, as_json) -> None:
 @handle_errors
 def stats(index_dir, as_json) -> None:
     """Show what the index holds."""
+    from .aliases import alias_version
     from .search import SearchEngine
 
-    engine = _closing(SearchEngine(_index_dir(index_dir)))
+    settings = _settings(index_dir)
+    engine = _closing(SearchEngine(settings=settings))
     info = engine.stats()
-    from .aliases import alias_version
-
+    version = alias_version(settings.query.alias_files)
     if as_json:
-        click.echo(json.dumps({**info.to_dict(), "alias_version": alias_version()}, ensure_ascii=False))
+        click.echo(json.dumps({**info.to_dict(), "alias_version": version}, ensure_ascii=False))
         return
     click.echo(f"Index: {info.index_dir}")
     click.echo(f"Meetings: {info.meetings}")
@@ -297,7 +321,7 @@ def stats(index_dir, as_json) -> None:
         click.echo(f"Dates: {info.first_date} to {info.last_date}")
     click.echo(f"Segments: {info.segments}")
     click.echo(f"Size: {info.size_bytes / 1e6:.1f} MB")
-    click.echo(f"Aliases: version {alias_version()}")
+    click.echo(f"Aliases: version {version}")
 
 
 @main.command()
@@ -325,12 +349,12 @@ def serve(index_dir, host, port, threads, workers) -> None:
         from waitress import serve as waitress_serve
 
         app = _web_app(index_dir)
-        started(app.config["INDEX_DIR"])
+        started(_settings().index_dir)
         waitress_serve(app, host=host, port=port, threads=threads, ident="civic-search")
         return
     # Build a missing index once, here, rather than in every worker; each worker opens its own
     # engine after the fork (see search_web.serving).
-    directory = _ensure_index(index_dir)
+    directory = _ensure_index(index_dir).index_dir
     sockets = serving.bind(host, port)
     serving.serve_forked(handle_errors(lambda: _web_app(index_dir)), sockets, workers=workers, threads=threads,
                          on_ready=lambda: started(directory))
@@ -341,7 +365,7 @@ def _web_app(index_dir: Path | None):
     from search_web import create_app
 
     engine = _engine(index_dir)
-    return create_app({"INDEX_DIR": str(engine.index_dir), "ENGINE": engine})
+    return create_app({"ENGINE": engine}, settings=engine.settings)
 
 
 # --- research tools: keyword in context, timeline, speakers ------------------------------------

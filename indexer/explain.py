@@ -25,8 +25,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import asdict, dataclass, field
 
-from .analysis import fold, segment_words
+from .analysis import fold, load_segmenter, segment_words
 from .query import And, DateRange, Field, Node, Not, Or, Text, build_query
+from .settings import Settings
 
 REASONS = ("width", "compatibility", "case", "variant", "space")
 
@@ -191,17 +192,21 @@ def explain(
     since: str | None = None,
     until: str | None = None,
     aliases: bool = False,
+    settings: Settings | None = None,
 ) -> Explanation:
     """Explain how :meth:`SearchEngine.run <indexer.search.SearchEngine.run>` reads ``query``
-    with the same options. Raises QueryError for what the search would refuse.
+    with the same options (``settings``: the alias files and user dictionaries, as the
+    engine's). Raises QueryError for what the search would refuse.
 
     Needs no index: parsing, folding, segmenting and the alias list are all the index needs
     to know about a query.
     """
     from .aliases import alias_version, expand_tree, expansions, load_aliases
 
+    alias_files = settings.query.alias_files if settings is not None else ()
     tree = build_query(query, speaker=speaker, since=since, until=until)
-    table = load_aliases()
+    table = load_aliases(alias_files)
+    segmenter = load_segmenter(settings.analysis.user_dictionaries if settings is not None else ())
     found = expansions(tree, table)
     groups = {fold(node.value): terms for node, terms in found}
     terms: list[TermExplanation] = []
@@ -218,7 +223,7 @@ def explain(
                     quoted=node.quoted,
                     excluded=excluded,
                     changes=char_changes(node.value),
-                    words=segment_words(node.value),
+                    words=segment_words(node.value, segmenter),
                     aliases=list(groups.get(fold(node.value), [])),
                 )
             )
@@ -245,7 +250,7 @@ def explain(
         fields=fields,
         dates=dates,
         aliases=aliases,
-        alias_version=alias_version(),
+        alias_version=alias_version(alias_files),
         expansions=[{"term": node.value, "terms": list(group)} for node, group in found],
         expanded=expanded,
     )

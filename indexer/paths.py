@@ -1,28 +1,17 @@
-"""Where things live: the default index directory and the bundled sample corpus."""
+"""Where things live: the bundled sample corpus, and which file names hold transcripts.
+
+(The default index directory is a setting: :func:`indexer.settings.default_index_dir`.)"""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 from .errors import CorpusMissing
 
-INDEX_ENV = "CIVIC_SEARCH_INDEX"
-
 #: File names that document a corpus folder rather than hold a transcript.
 DOCUMENT_NAMES = frozenset({"readme", "sources", "license", "licence", "manifest", "changelog"})
 TRANSCRIPT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm"})
-
-
-def default_index_dir() -> Path:
-    """``$CIVIC_SEARCH_INDEX``, else a per-user data directory."""
-    env = os.environ.get(INDEX_ENV)
-    if env:
-        return Path(env)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("civic-search", appauthor=False)) / "index"
 
 
 def bundled_corpus_dir() -> Path:

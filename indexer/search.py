@@ -46,6 +46,7 @@ from .results import (
     SpeakerCount,
     TurnRecord,
 )
+from .settings import Settings, settings_for
 from .snapshot import Snapshot, desc
 from .snippets import contexts, make_snippet, occurrence_spans
 
@@ -75,8 +76,20 @@ class SearchEngine:
     searches then read only postings and in-memory arrays.
     """
 
-    def __init__(self, index_dir: str | os.PathLike, *, cache_size: int = PAGE_CACHE_SIZE):
-        self.index_dir = Path(index_dir)
+    def __init__(
+        self,
+        index_dir: str | os.PathLike | None = None,
+        *,
+        settings: Settings | None = None,
+        cache_size: int = PAGE_CACHE_SIZE,
+    ):
+        """Open the index in ``index_dir`` (default: ``settings.index_dir``).
+
+        ``settings`` gives the extra alias files (default: none). Raises IndexNotFound or
+        IndexOutdated when the folder holds no usable index.
+        """
+        self.settings = settings_for(index_dir, settings)
+        self.index_dir = self.settings.index_dir
         self.cache_size = cache_size
         self._lock = threading.RLock()
         self._pages: OrderedDict[tuple, SearchPage] = OrderedDict()
@@ -148,9 +161,9 @@ class SearchEngine:
         """
         tree = build_query(query, speaker=speaker, since=since, until=until)
         if aliases:
-            from .aliases import expand_tree
+            from .aliases import expand_tree, load_aliases
 
-            tree = expand_tree(tree)
+            tree = expand_tree(tree, load_aliases(self.settings.query.alias_files))
         return self.run_tree(tree, query)
 
     def run_tree(self, tree: Node, query: str = "") -> "ResultSet":
@@ -182,7 +195,8 @@ class SearchEngine:
         if aliases:
             from .aliases import alias_version
 
-            aliases = alias_version()  # an edited alias list must not be answered from the cache
+            # An edited alias list must not be answered from the cache.
+            aliases = alias_version(self.settings.query.alias_files)
         key = (generation, query, page, limit, speaker, since, until, sort, aliases)
         with self._lock:
             cached = self._pages.get(key)

@@ -32,6 +32,7 @@ from .cleaning import clean_text, make_date
 from .errors import CivicSearchError
 from .labels import split_speaker
 from .paths import readable_name
+from .settings import ENV_MAX_FILE_MB, MAX_FILE_MB
 
 __all__ = [
     "Turn", "Meeting", "TranscriptError", "decode_transcript", "parse_transcript",
@@ -225,29 +226,10 @@ def parse_transcript(text: str, *, name: str) -> tuple[dict, list[Turn]]:
     return meeting, turns
 
 
-#: Files larger than this are refused (the largest real transcript is about 0.2 MB; parsing
-#: takes about 7 bytes of memory per byte of file, indexing about 12).
-MAX_FILE_MB = 20.0
-MAX_FILE_ENV = "CIVIC_SEARCH_MAX_FILE_MB"
-
-
-def max_file_mb() -> float:
-    """The size limit in MB: ``$CIVIC_SEARCH_MAX_FILE_MB`` if set and valid, else MAX_FILE_MB."""
-    try:
-        megabytes = float(os.environ.get(MAX_FILE_ENV) or MAX_FILE_MB)
-    except ValueError:
-        return MAX_FILE_MB
-    return megabytes if megabytes > 0 else MAX_FILE_MB
-
-
-def max_file_bytes() -> int:
-    return int(max_file_mb() * 2**20)
-
-
-def _read_bytes(path: str | os.PathLike, shown: str) -> bytes:
+def _read_bytes(path: str | os.PathLike, shown: str, max_file_mb: float) -> bytes:
     """The file's bytes; refuses folders, FIFOs and devices (without blocking on a FIFO) and
-    files over the size limit."""
-    limit = max_file_bytes()
+    files over ``max_file_mb``."""
+    limit = int(max_file_mb * 2**20)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         with os.fdopen(os.open(path, flags), "rb") as fh:
@@ -262,20 +244,22 @@ def _read_bytes(path: str | os.PathLike, shown: str) -> bytes:
     if size > limit or len(data) > limit:
         size = max(size, len(data))
         raise TranscriptError(shown, f"file too large ({size / 2**20:.1f} MB; the limit is "
-                                     f"{max_file_mb():g} MB, set {MAX_FILE_ENV} to change it)")
+                                     f"{max_file_mb:g} MB, set {ENV_MAX_FILE_MB} to change it)")
     return data
 
 
-def read_transcript(path: str | os.PathLike, *, meeting_id: str,
-                    source: str | None = None) -> Meeting:
+def read_transcript(path: str | os.PathLike, *, meeting_id: str, source: str | None = None,
+                    max_file_mb: float = MAX_FILE_MB) -> Meeting:
     """Read, hash, decode and parse one transcript file into a :class:`Meeting`.
 
+    ``source`` is the path as shown (default: ``path``); files over ``max_file_mb`` MB are
+    refused (:attr:`IndexingSettings.max_file_mb <indexer.settings.IndexingSettings.max_file_mb>`).
     Raises :class:`TranscriptError` (message ``'<source>: <reason>'``) when the file cannot
-    be read, is not a regular file, is over the size limit (:func:`max_file_bytes`), is empty,
-    is binary, or yields no turn with any text.
+    be read, is not a regular file, is over the size limit, is empty, is binary, or yields no
+    turn with any text.
     """
     shown = readable_name(str(path) if source is None else source)
-    data = _read_bytes(path, shown)
+    data = _read_bytes(path, shown, max_file_mb)
     if not data.strip():
         raise TranscriptError(shown, "empty file")
     text = decode_transcript(data, shown)

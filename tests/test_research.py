@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from indexer import aliases as alias_module
 from indexer.aliases import AliasError, AliasTable, alias_version, expand_tree, load_aliases
+from indexer.settings import Settings
 from indexer.analysis import fold
 from indexer.explain import char_changes, explain, render_tree
 from indexer.query import And, Field, Not, Or, Text, parse_query
@@ -105,22 +106,23 @@ def test_expand_tree_flattens_or_and_drops_repeats(no_user_aliases):
 def test_user_alias_files_extend_and_merge(tmp_path, monkeypatch):
     extra = tmp_path / "mine.tsv"
     extra.write_text("\ufeff# version: 7\n數位部\tMODA\n線上討論\t網路討論\n\n單獨一個\n", encoding="utf-8")
-    monkeypatch.setenv("CIVIC_SEARCH_ALIASES", str(extra))
-    table = load_aliases()
+    files = Settings.from_environ({"CIVIC_SEARCH_ALIASES": str(extra)}, overrides={"INDEX_DIR": tmp_path}).query.alias_files
+    assert files == (str(extra),)
+    table = load_aliases(files)
     assert table.expand("moda") == ["moda", "數位部", "數位發展部"]
     assert table.expand("網路討論") == ["網路討論", "線上討論"]
     assert table.sources[-1].version == "7" and table.sources[-1].groups == 2
-    assert re.fullmatch(r"1\+[0-9a-f]{8}", alias_version())
+    assert re.fullmatch(r"1\+[0-9a-f]{8}", alias_version(files))
     # Editing the file takes effect on the next lookup (no restart, no re-index).
     extra.write_text("數位部\tMODA\tmoda部\n", encoding="utf-8")
-    assert load_aliases().expand("MODA") == ["MODA", "數位部", "數位發展部", "moda部"]
+    assert load_aliases(files).expand("MODA") == ["MODA", "數位部", "數位發展部", "moda部"]
 
 
-def test_unreadable_user_alias_file_is_a_named_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("CIVIC_SEARCH_ALIASES", str(tmp_path / "missing.tsv"))
+def test_unreadable_user_alias_file_is_a_named_error(tmp_path):
+    files = [str(tmp_path / "missing.tsv")]
     with pytest.raises(AliasError, match="cannot read alias file .*missing.tsv"):
-        load_aliases()
-    assert alias_version().startswith("1+")  # stats still works
+        load_aliases(files)
+    assert alias_version(files).startswith("1+")  # stats still works
 
 
 def test_alias_table_merges_groups_sharing_a_term():
