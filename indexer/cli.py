@@ -19,10 +19,9 @@ import click
 
 from . import __version__
 from .errors import CivicSearchError, IndexNotFound, IndexOutdated, QueryError
+from .options import DEFAULT_PERIOD, DEFAULT_SORT, DEFAULT_WIDTH, MAX_LIMIT, MAX_PAGE, MAX_WIDTH, PERIODS, SORTS
 from .settings import ENV_DEBUG, Settings
 
-LIMIT_MAX = 10_000
-PAGE_MAX = 100_000  # the web API's limit too (search_web.params.API_MAX_PAGE)
 # A query may start with '-' (an exclusion, "-排放 淨零"): unknown options are query text.
 QUERY_ARGUMENT = {"ignore_unknown_options": True}
 
@@ -215,12 +214,12 @@ def _echo_explanation(query, *, speaker, since, until, aliases, as_json, setting
 @main.command(context_settings=QUERY_ARGUMENT)
 @click.argument("query")
 @index_option
-@click.option("--limit", type=click.IntRange(0, LIMIT_MAX), default=10, show_default=True, help="Hits per page; 0 for all.")
-@click.option("--page", type=click.IntRange(1, PAGE_MAX), default=1, show_default=True)
+@click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=10, show_default=True, help="Hits per page; 0 for all.")
+@click.option("--page", type=click.IntRange(1, MAX_PAGE), default=1, show_default=True)
 @click.option("--speaker", help="Only turns whose speaker label contains this.")
 @click.option("--since", help="Only meetings on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--until", help="Only meetings on or before this date.")
-@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option("--sort", type=click.Choice(SORTS), default=DEFAULT_SORT, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print every hit as CSV (UTF-8 with BOM), one row per turn.")
 @aliases_option
@@ -392,9 +391,10 @@ def _no_terms_note(result_set) -> None:
 @main.command(context_settings=QUERY_ARGUMENT)
 @click.argument("query")
 @index_option
-@click.option("--width", type=click.IntRange(1, 200), default=20, show_default=True, help="Characters of context on each side.")
+@click.option("--width", type=click.IntRange(1, MAX_WIDTH), default=DEFAULT_WIDTH, show_default=True,
+              help="Characters of context on each side.")
 @filter_options
-@click.option("--sort", type=click.Choice(["date", "relevance"]), default="date", show_default=True, help="date: newest meeting first.")
+@click.option("--sort", type=click.Choice(SORTS[::-1]), default="date", show_default=True, help="date: newest meeting first.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (UTF-8 with BOM), one row per occurrence.")
 @handle_errors
@@ -440,7 +440,7 @@ def _bar_width(periods) -> int:
 @main.command(context_settings=QUERY_ARGUMENT)
 @click.argument("query")
 @index_option
-@click.option("--by", type=click.Choice(["year", "month"]), default="year", show_default=True, help="Period of each bar.")
+@click.option("--by", type=click.Choice(PERIODS), default=DEFAULT_PERIOD, show_default=True, help="Period of each bar.")
 @filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors
@@ -468,7 +468,7 @@ def timeline(query, index_dir, by, speaker, since, until, aliases, as_json) -> N
 @main.command(context_settings=QUERY_ARGUMENT)
 @click.argument("query")
 @index_option
-@click.option("--limit", type=click.IntRange(0, LIMIT_MAX), default=20, show_default=True, help="Speakers to list; 0 for all.")
+@click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=20, show_default=True, help="Speakers to list; 0 for all.")
 @filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors

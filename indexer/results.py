@@ -167,8 +167,16 @@ class MeetingRecord:
             "chair": self.chair,
             "recorder": self.recorder,
             "source": self.source,
-            "turns": [{"turn": t.turn, "speaker": t.speaker, "text": t.text} for t in self.turns],
+            "turns": [{"turn": t.turn, "speaker": t.speaker, "section": t.section, "text": t.text} for t in self.turns],
         }
+
+    def speaker_turns(self) -> dict[str, int]:
+        """Turns per speaker label, in order of first appearance (turns without a label left out)."""
+        counts: dict[str, int] = {}
+        for turn in self.turns:
+            if turn.speaker:
+                counts[turn.speaker] = counts.get(turn.speaker, 0) + 1
+        return counts
 
 
 @dataclass

@@ -24,6 +24,8 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import compress
 from pathlib import Path
 from typing import Iterator
@@ -33,6 +35,8 @@ from .errors import IndexOutdated, MeetingNotFound, QueryError
 from .evaluate import Evaluator
 from .indexdir import check_index
 from .labels import split_speaker
+from .options import DEFAULT_PERIOD, DEFAULT_WIDTH, MAX_LIMIT, PERIODS, SORTS, period_error, sort_error
+from .periods import period_of
 from .query import Node, build_query, positive_texts
 from .results import (
     GroupedPage,
@@ -50,9 +54,7 @@ from .settings import Settings, settings_for
 from .snapshot import Snapshot, desc
 from .snippets import contexts, make_snippet, occurrence_spans
 
-SORTS = ("relevance", "date")
 PAGE_CACHE_SIZE = 512
-MAX_LIMIT = 10_000
 
 
 def _open_snapshot(index_dir: Path, attempts: int = 5) -> Snapshot:
@@ -283,7 +285,7 @@ class SearchEngine:
 
 def _check_paging(page: int, limit: int, sort: str) -> None:
     if sort not in SORTS:
-        raise QueryError(f"unknown sort '{sort}' (use relevance or date)")
+        raise QueryError(sort_error(sort))
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise QueryError("page must be a whole number from 1")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
@@ -305,6 +307,7 @@ class ResultSet:
         self.terms = [fold(t) for t in positive_texts(tree)]
         self.total = len(scores)
         self.meeting_count = len(set(map(snap.meeting_ids.__getitem__, scores)))
+        self._periods: dict[str, list[PeriodCount]] = {}
 
     def _date(self, g: int) -> str:
         snap = self.snap
@@ -389,7 +392,7 @@ class ResultSet:
             groups.append(MeetingGroup(mid, title, date, source, len(docs), [self.hit(g) for g in docs[:per_meeting]]))
         return GroupedPage(self.query, self.total, self.meeting_count, page, limit, groups)
 
-    def occurrences(self, *, width: int = 20, sort: str = "date") -> list[Occurrence]:
+    def occurrences(self, *, width: int = DEFAULT_WIDTH, sort: str = "date") -> list[Occurrence]:
         """Every occurrence of every query term in the matching turns (keyword in context).
 
         A turn matched only by a filter (``speaker:`` alone) has no term and no occurrence.
@@ -403,44 +406,66 @@ class ResultSet:
                 out.append(Occurrence(mid, title, date, snap.speakers[g], snap.turns[g], left, match, right, source))
         return out
 
-    def occurrence_count(self, g: int) -> int:
-        return len(occurrence_spans(self.snap.folded[g], self.terms)) if self.terms else 0
+    @cached_property
+    def occurrence_counts(self) -> dict[int, int]:
+        """Occurrences of the query's terms in each matching turn, counted once per result set
+        (the periods, the timeline and the speakers of one page all read them)."""
+        if not self.terms:
+            return dict.fromkeys(self.scores, 0)
+        folded, terms = self.snap.folded, self.terms
+        return {g: len(occurrence_spans(folded[g], terms)) for g in self.scores}
 
-    def by_period(self, by: str = "year") -> list[PeriodCount]:
-        """Matching turns, meetings and occurrences per year (``by="year"``) or month."""
-        if by not in ("year", "month"):
-            raise QueryError("period must be year or month")
-        width = 4 if by == "year" else 7
-        turns: dict[str, int] = {}
-        meetings: dict[str, set[str]] = {}
-        occurrences: dict[str, int] = {}
-        for g in self.scores:
-            date = self._date(g)
-            period = date[:width] if date else "unknown"
-            turns[period] = turns.get(period, 0) + 1
-            meetings.setdefault(period, set()).add(self.snap.meeting_ids[g])
-            occurrences[period] = occurrences.get(period, 0) + self.occurrence_count(g)
-        return [PeriodCount(p, turns[p], len(meetings[p]), occurrences[p]) for p in sorted(turns)]
+    def occurrence_count(self, g: int) -> int:
+        """Occurrences of the query's terms in matching turn ``g``."""
+        return self.occurrence_counts[g]
+
+    def by_period(self, by: str = DEFAULT_PERIOD) -> list[PeriodCount]:
+        """Matching turns, meetings and occurrences per year (``by="year"``) or month, in period
+        order (``unknown`` for meetings without a date sorts last)."""
+        if by not in PERIODS:
+            raise QueryError(period_error(by))
+        known = self._periods.get(by)
+        if known is None:
+            tallies: dict[str, _Tally] = {}
+            counts = self.occurrence_counts
+            for g in self.scores:
+                period = period_of(self._date(g), by)
+                tallies.setdefault(period, _Tally()).add(self.snap.meeting_ids[g], counts[g])
+            known = [PeriodCount(p, t.turns, len(t.meetings), t.occurrences) for p, t in sorted(tallies.items())]
+            self._periods[by] = known
+        return list(known)
 
     def by_speaker(self, limit: int | None = None) -> list[SpeakerCount]:
         """Who said it: speaker labels ranked by occurrences, then turns, then label."""
-        snap = self.snap
-        stats: dict[str, list] = {}
+        snap, counts = self.snap, self.occurrence_counts
+        tallies: dict[str, _Tally] = {}
         for g in self.scores:
-            label = snap.speakers[g]
-            entry = stats.setdefault(label, [0, set(), 0, "", ""])
-            entry[0] += 1
-            entry[1].add(snap.meeting_ids[g])
-            entry[2] += self.occurrence_count(g)
-            date = self._date(g)
-            if date:
-                entry[3] = min(entry[3], date) if entry[3] else date
-                entry[4] = max(entry[4], date)
-        ranked = sorted(stats.items(), key=lambda kv: (-kv[1][2], -kv[1][0], kv[0]))
+            tallies.setdefault(snap.speakers[g], _Tally()).add(snap.meeting_ids[g], counts[g], self._date(g))
+        ranked = sorted(tallies.items(), key=lambda kv: (-kv[1].occurrences, -kv[1].turns, kv[0]))
         if limit:
             ranked = ranked[:limit]
         out = []
-        for label, (turns, mids, occ, first, last) in ranked:
+        for label, tally in ranked:
             name, org = split_speaker(label) if label else ("", "")
-            out.append(SpeakerCount(label, name, org, turns, len(mids), occ, first, last))
+            out.append(SpeakerCount(label, name, org, tally.turns, len(tally.meetings), tally.occurrences,
+                                    tally.first_date, tally.last_date))
         return out
+
+
+@dataclass
+class _Tally:
+    """Counts over some matching turns: turns, their meetings, occurrences, first/last date."""
+
+    turns: int = 0
+    occurrences: int = 0
+    meetings: set[str] = field(default_factory=set)
+    first_date: str = ""
+    last_date: str = ""
+
+    def add(self, meeting_id: str, occurrences: int, date: str = "") -> None:
+        self.turns += 1
+        self.occurrences += occurrences
+        self.meetings.add(meeting_id)
+        if date:
+            self.first_date = min(self.first_date, date) if self.first_date else date
+            self.last_date = max(self.last_date, date)

@@ -28,17 +28,19 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 import time
 from typing import Any, Sequence
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, abort, g, request
 
 from indexer.settings import Settings
 
+from . import api, downloads, feeds, research, views
+from .errors import register_error_pages
+from .helpers import EXTENSION, CivicSearch
+
 log = logging.getLogger("search_web")
 
-_ENGINE_LOCK = threading.Lock()
 
 
 def create_app(config: dict[str, Any] | None = None, *, settings: Settings | None = None) -> Flask:
@@ -55,28 +57,25 @@ def create_app(config: dict[str, Any] | None = None, *, settings: Settings | Non
     if settings is None:
         settings = Settings.from_environ(os.environ, config_file=config.get("CONFIG_FILE"), overrides=config)
     app = Flask(__name__)
-    app.config.update(ENGINE=None, MEETINGS_PER_PAGE=10, TURNS_PER_PAGE=20)
+    app.config.update(MEETINGS_PER_PAGE=10, TURNS_PER_PAGE=20)
     app.config.update(settings.file_config)
     app.config.update(config)
+    # The settings in Flask's names too, for templates and extensions that look there.
     app.config.update(
-        SETTINGS=settings,
         INDEX_DIR=str(settings.index_dir),
         EMBED_ORIGINS=list(settings.web.embed_origins),
         URL_PREFIX=settings.web.url_prefix,
         CSP=content_security_policy(settings.web.embed_origins),
     )
+    app.extensions[EXTENSION] = CivicSearch(settings, config.get("ENGINE"))
 
     # JSON in the contract's key order, Chinese as written (as ``civic-search … --json``).
     app.json.sort_keys = False
     app.json.ensure_ascii = False
 
-    from . import api, feeds, research, views
-
-    app.register_blueprint(views.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(research.bp)
-    app.register_blueprint(feeds.bp)
-    views.register_error_pages(app)
+    for blueprint in (views.bp, api.bp, api.health, research.bp, downloads.bp, feeds.bp):
+        app.register_blueprint(blueprint)
+    register_error_pages(app)
     _install_hooks(app)
     if app.config["URL_PREFIX"]:
         app.wsgi_app = PrefixMiddleware(app.wsgi_app, app.config["URL_PREFIX"], app.config["CSP"])
@@ -89,24 +88,6 @@ def content_security_policy(origins: Sequence[str]) -> str:
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         f"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
     )
-
-
-# --- the engine --------------------------------------------------------------------------------
-
-
-def get_engine():
-    """The app's one SearchEngine, opened on first use from INDEX_DIR unless ENGINE was given."""
-    app = current_app
-    engine = app.config.get("ENGINE")
-    if engine is None:
-        with _ENGINE_LOCK:
-            engine = app.config.get("ENGINE")
-            if engine is None:
-                from indexer.search import SearchEngine
-
-                engine = SearchEngine(settings=app.config["SETTINGS"])
-                app.config["ENGINE"] = engine
-    return engine
 
 
 # --- per-request hooks: timing, logging, security headers, CORS ------------------------------
@@ -135,7 +116,7 @@ def _install_hooks(app: Flask) -> None:
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "same-origin"
         headers.pop("X-Frame-Options", None)
-        if request.path.startswith("/api/"):
+        if (request.path + "/").startswith(api.bp.url_prefix + "/"):
             _cors(response, app.config["EMBED_ORIGINS"])
         started = g.get("started")
         elapsed = (time.perf_counter() - started) * 1000 if started is not None else 0.0

@@ -15,27 +15,17 @@ from click.testing import CliRunner
 
 from indexer import aliases as alias_module
 from indexer.aliases import AliasError, AliasTable, alias_version, expand_tree, load_aliases
-from indexer.settings import Settings
 from indexer.analysis import fold
 from indexer.explain import char_changes, explain, render_tree
 from indexer.query import And, Field, Not, Or, Text, parse_query
 from indexer.research import occurrence_page, occurrence_rows, timeline
 from indexer.terminal import bar_chart, columns, display_width, kwic_lines
 from indexer.cli import main
+from indexer.settings import Settings
 from search_web import create_app
 
 RECORD_ID = "000_c33521a9eed413fa"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-@pytest.fixture
-def run(index_dir):
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, [*args, "--index", str(index_dir)])
-
-    return invoke
 
 
 @pytest.fixture
@@ -266,8 +256,8 @@ def test_bar_chart_scales_to_the_busiest_period():
 # --- CLI ------------------------------------------------------------------------------------------
 
 
-def test_kwic(run):
-    result = run("kwic", "台北通", "--width", "6")
+def test_kwic(cli):
+    result = cli("kwic", "台北通", "--width", "6")
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "4 occurrences in 2 turns, 2 meetings\n"
@@ -279,20 +269,20 @@ def test_kwic(run):
     assert result.stderr == ""
 
 
-def test_kwic_filters_and_aliases(run):
-    assert run("kwic", "開放政府", "--width", "5", "--speaker", "唐鳳").stdout == (
+def test_kwic_filters_and_aliases(cli):
+    assert cli("kwic", "開放政府", "--width", "5", "--speaker", "唐鳳").stdout == (
         "2 occurrences in 2 turns, 2 meetings\n"
         "2023-05-10  部會協助， 開放政府 是共同的方  唐鳳  2023-05-10-智慧城市與淨零座談 #3\n"
         "2021-03-02  ，歡迎來到 開放政府 第 50       唐鳳  2021-03-02-開放政府第-50-次協作會議 #0\n"
     )
-    assert run("kwic", "開放政府", "--width", "5", "--aliases").stdout == (
+    assert cli("kwic", "開放政府", "--width", "5", "--aliases").stdout == (
         "4 occurrences in 4 turns, 3 meetings\n"
         "2023-05-10  部會協助， 開放政府        是共同的方  唐鳳    2023-05-10-智慧城市與淨零座談 #3\n"
         "2021-03-02  ，歡迎來到 開放政府        第 50       唐鳳    2021-03-02-開放政府第-50-次協作會議 #0\n"
         "2019-11-20    青年參與 開放政府        的管道還不  張委員  2019-11-20-青年諮詢委員會 #0\n"
         "2019-11-20   在英文是  Open Government 。          張委員  2019-11-20-青年諮詢委員會 #2\n"
     )
-    assert run("kwic", "開放政府", "--since", "2022", "--until", "2022").stdout == "0 occurrences in 0 turns, 0 meetings\n"
+    assert cli("kwic", "開放政府", "--since", "2022", "--until", "2022").stdout == "0 occurrences in 0 turns, 0 meetings\n"
 
 
 def test_kwic_colour_keeps_alignment(index_dir):
@@ -303,8 +293,8 @@ def test_kwic_colour_keeps_alignment(index_dir):
     assert len(lines) == 13 and len(columns_of_match) == 1
 
 
-def test_kwic_csv_one_row_per_occurrence(run):
-    result = run("kwic", "淨零排碳", "--csv", "--width", "4")
+def test_kwic_csv_one_row_per_occurrence(cli):
+    result = cli("kwic", "淨零排碳", "--csv", "--width", "4")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == "\ufeffmeeting_id,title,date,speaker,turn,left,match,right,link"
     rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
@@ -323,29 +313,29 @@ def test_kwic_csv_one_row_per_occurrence(run):
     assert [r["turn"] for r in rows].count("5") == 9
 
 
-def test_kwic_json(run):
-    data = json.loads(run("kwic", "台北通", "--json", "--width", "3").stdout)
+def test_kwic_json(cli):
+    data = json.loads(cli("kwic", "台北通", "--json", "--width", "3").stdout)
     assert list(data) == ["query", "occurrences", "turns", "meetings", "width", "rows"]
     assert (data["query"], data["occurrences"], data["turns"], data["meetings"], data["width"]) == ("台北通", 4, 2, 2, 3)
     assert data["rows"][0]["left"] == "核心，" and data["rows"][0]["right"] == "會整合"
 
 
-def test_kwic_options_are_validated(run):
-    assert run("kwic", "x", "--width", "0").exit_code == 2
-    assert run("kwic", "x", "--csv", "--json").exit_code == 2
-    bad = run("kwic", '"淨零')
+def test_kwic_options_are_validated(cli):
+    assert cli("kwic", "x", "--width", "0").exit_code == 2
+    assert cli("kwic", "x", "--csv", "--json").exit_code == 2
+    bad = cli("kwic", '"淨零')
     assert bad.exit_code == 1
     assert bad.stderr == "Error: invalid query: unbalanced quote: the phrase is never closed at position 1\n"
 
 
-def test_kwic_filter_only_query_says_why_there_is_nothing(run):
-    result = run("kwic", "speaker:唐鳳")
+def test_kwic_filter_only_query_says_why_there_is_nothing(cli):
+    result = cli("kwic", "speaker:唐鳳")
     assert result.stdout == "0 occurrences in 0 turns, 0 meetings\n"
     assert "only filters" in result.stderr
 
 
-def test_timeline(run):
-    result = run("timeline", "開放政府")
+def test_timeline(cli):
+    result = cli("timeline", "開放政府")
     assert result.exit_code == 0
     assert result.stdout == (
         "3 occurrences in 3 meetings, per year\n"
@@ -358,8 +348,8 @@ def test_timeline(run):
     )
 
 
-def test_timeline_by_month(run):
-    result = run("timeline", "淨零", "--by", "month", "--since", "2022")
+def test_timeline_by_month(cli):
+    result = cli("timeline", "淨零", "--by", "month", "--since", "2022")
     lines = result.stdout.splitlines()
     assert lines[:3] == [
         "16 occurrences in 2 meetings, per month",
@@ -370,8 +360,8 @@ def test_timeline_by_month(run):
     assert len(lines) == 2 + 9
 
 
-def test_timeline_json(run):
-    data = json.loads(run("timeline", "淨零排碳", "--json").stdout)
+def test_timeline_json(cli):
+    data = json.loads(cli("timeline", "淨零排碳", "--json").stdout)
     assert data == {
         "query": "淨零排碳",
         "by": "year",
@@ -384,11 +374,11 @@ def test_timeline_json(run):
             {"period": "2023", "occurrences": 2, "meetings": 1, "turns": 1},
         ],
     }
-    assert run("timeline", "x", "--by", "week").exit_code == 2
+    assert cli("timeline", "x", "--by", "week").exit_code == 2
 
 
-def test_speakers(run):
-    result = run("speakers", "淨零排碳")
+def test_speakers(cli):
+    result = cli("speakers", "淨零排碳")
     assert result.exit_code == 0
     assert result.stdout == (
         "4 speakers in 4 turns, 3 meetings\n"
@@ -400,16 +390,16 @@ def test_speakers(run):
     )
 
 
-def test_speakers_limit_and_aliases(run):
-    assert run("speakers", "開放政府", "--aliases", "--limit", "1").stdout == (
+def test_speakers_limit_and_aliases(cli):
+    assert cli("speakers", "開放政府", "--aliases", "--limit", "1").stdout == (
         "2 speakers in 4 turns, 3 meetings (the first 1; --limit 0 for all)\n"
         "speaker  organisation  occurrences  turns  meetings  first       last\n"
         "唐鳳     -                       2      2         2  2021-03-02  2023-05-10\n"
     )
 
 
-def test_speakers_json(run):
-    data = json.loads(run("speakers", "開放政府", "--json").stdout)
+def test_speakers_json(cli):
+    data = json.loads(cli("speakers", "開放政府", "--json").stdout)
     assert data == {
         "query": "開放政府",
         "total": 3,
@@ -424,9 +414,9 @@ def test_speakers_json(run):
     }
 
 
-def test_search_explain_goes_to_stderr_and_leaves_stdout_alone(run, no_user_aliases):
-    plain = run("search", "臺北 ＡＩ -淨零")
-    explained = run("search", "臺北 ＡＩ -淨零", "--explain")
+def test_search_explain_goes_to_stderr_and_leaves_stdout_alone(cli, no_user_aliases):
+    plain = cli("search", "臺北 ＡＩ -淨零")
+    explained = cli("search", "臺北 ＡＩ -淨零", "--explain")
     assert explained.exit_code == 0
     assert explained.stdout == plain.stdout
     assert explained.stderr == (
@@ -442,8 +432,8 @@ def test_search_explain_goes_to_stderr_and_leaves_stdout_alone(run, no_user_alia
     )
 
 
-def test_search_explain_with_filters_and_aliases(run, no_user_aliases):
-    result = run("search", '"開放 政府" OR 數位部', "--speaker", "張", "--since", "2019-11", "--aliases", "--explain")
+def test_search_explain_with_filters_and_aliases(cli, no_user_aliases):
+    result = cli("search", '"開放 政府" OR 數位部', "--speaker", "張", "--since", "2019-11", "--aliases", "--explain")
     assert result.stderr == (
         'Query: "開放 政府" OR 數位部\n'
         'Read as: ("開放 政府" OR 數位部) AND speaker:張 AND date:2019-11-01..\n'
@@ -459,9 +449,9 @@ def test_search_explain_with_filters_and_aliases(run, no_user_aliases):
     assert result.stdout.startswith("1 turns in 1 meetings\n")
 
 
-def test_search_json_explain_keeps_the_documented_object(run, no_user_aliases):
-    plain = run("search", "台北通", "--json")
-    explained = run("search", "台北通", "--json", "--explain")
+def test_search_json_explain_keeps_the_documented_object(cli, no_user_aliases):
+    plain = cli("search", "台北通", "--json")
+    explained = cli("search", "台北通", "--json", "--explain")
     assert explained.stdout == plain.stdout
     assert list(json.loads(explained.stdout)) == ["query", "total", "meetings", "page", "limit", "hits"]
     explanation = json.loads(explained.stderr)
@@ -470,19 +460,19 @@ def test_search_json_explain_keeps_the_documented_object(run, no_user_aliases):
     assert explanation["aliases"] is False
 
 
-def test_search_explain_of_a_malformed_query_is_the_usual_error(run):
-    result = run("search", "(A OR", "--explain")
+def test_search_explain_of_a_malformed_query_is_the_usual_error(cli):
+    result = cli("search", "(A OR", "--explain")
     assert result.exit_code == 1
     assert result.stderr == "Error: invalid query: 'OR' needs a term on each side at position 4\n"
 
 
-def test_search_aliases(run, no_user_aliases):
-    plain = json.loads(run("search", "開放政府", "--json").stdout)
-    expanded = json.loads(run("search", "開放政府", "--json", "--aliases").stdout)
+def test_search_aliases(cli, no_user_aliases):
+    plain = json.loads(cli("search", "開放政府", "--json").stdout)
+    expanded = json.loads(cli("search", "開放政府", "--json", "--aliases").stdout)
     assert (plain["total"], expanded["total"]) == (3, 4)
     snippets = [h["snippet"] for h in expanded["hits"]]
     assert any("<mark>Open Government</mark>" in s for s in snippets)
-    rows = list(csv.DictReader(io.StringIO(run("search", "開放政府", "--csv", "--aliases").stdout.lstrip("\ufeff"))))
+    rows = list(csv.DictReader(io.StringIO(cli("search", "開放政府", "--csv", "--aliases").stdout.lstrip("\ufeff"))))
     assert len(rows) == 4
 
 
@@ -500,10 +490,10 @@ def test_user_aliases_from_the_environment(index_dir, tmp_path, monkeypatch):
     assert broken.stderr.startswith("Error: cannot read alias file ")
 
 
-def test_stats_shows_the_alias_version(run, no_user_aliases):
-    result = run("stats")
+def test_stats_shows_the_alias_version(cli, no_user_aliases):
+    result = cli("stats")
     assert result.stdout.splitlines()[-1] == "Aliases: version 1"
-    assert json.loads(run("stats", "--json").stdout)["alias_version"] == "1"
+    assert json.loads(cli("stats", "--json").stdout)["alias_version"] == "1"
 
 
 def test_changed_user_dictionary_rebuilds_the_index(tmp_path, fixture_corpus, monkeypatch):
@@ -587,16 +577,6 @@ def args_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-@pytest.fixture(scope="module")
-def app(index_dir, engine):
-    return create_app({"INDEX_DIR": str(index_dir), "ENGINE": engine, "URL_PREFIX": "", "EMBED_ORIGINS": []})
-
-
-@pytest.fixture()
-def client(app):
-    return app.test_client()
-
-
 def get_page(client, url: str, status: int = 200) -> Page:
     response = client.get(url)
     assert response.status_code == status, (url, response.status_code)
@@ -666,22 +646,22 @@ def test_kwic_page_errors_and_empty(client):
     assert "只有篩選條件" in get_page(client, "/kwic?q=speaker:唐鳳").text
 
 
-def test_kwic_csv_download_matches_the_cli(client, run):
+def test_kwic_csv_download_matches_the_cli(client, cli):
     response = client.get("/kwic.csv?q=台北通&width=6")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == 'attachment; filename="civic-search-kwic.csv"'
     body = response.data.decode("utf-8")
     assert body.startswith("\ufeffmeeting_id,")
     web_rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
-    cli_rows = list(csv.DictReader(io.StringIO(run("kwic", "台北通", "--csv", "--width", "6").stdout.lstrip("\ufeff"))))
+    cli_rows = list(csv.DictReader(io.StringIO(cli("kwic", "台北通", "--csv", "--width", "6").stdout.lstrip("\ufeff"))))
     assert len(web_rows) == 4
     for web, cli in zip(web_rows, cli_rows):
         assert web["link"] == "http://localhost" + cli["link"]
         assert {**web, "link": ""} == {**cli, "link": ""}
 
 
-def test_kwic_json_download_and_api_match_the_cli(client, run):
-    cli = json.loads(run("kwic", "淨零排碳", "--json", "--speaker", "唐鳳").stdout)
+def test_kwic_json_download_and_api_match_the_cli(client, cli):
+    cli = json.loads(cli("kwic", "淨零排碳", "--json", "--speaker", "唐鳳").stdout)
     download = json.loads(client.get("/kwic.json?q=淨零排碳&speaker=唐鳳").data)
     api = client.get("/api/kwic?q=淨零排碳&speaker=唐鳳").get_json()
     for data in (download, api):
@@ -715,8 +695,8 @@ def test_speaker_link_filters_the_search(client):
     assert "李小明（台北市政府資訊局）" in results.text
 
 
-def test_speakers_api_matches_the_cli(client, run):
-    cli = json.loads(run("speakers", "淨零排碳", "--json", "--limit", "2").stdout)
+def test_speakers_api_matches_the_cli(client, cli):
+    cli = json.loads(cli("speakers", "淨零排碳", "--json", "--limit", "2").stdout)
     assert client.get("/api/speakers/ranking?q=淨零排碳&limit=2").get_json() == cli
     assert client.get("/api/speakers/ranking?q=淨零排碳&limit=0").get_json()["speakers"][3]["speaker_name"] == "井琪會長"
     assert client.get("/api/speakers/ranking?q=淨零排碳&limit=x").status_code == 400
@@ -724,14 +704,14 @@ def test_speakers_api_matches_the_cli(client, run):
     assert list(client.get("/api/speakers?prefix=唐").get_json()) == ["prefix", "speakers"]
 
 
-def test_timeline_api_matches_the_cli(client, run):
-    cli = json.loads(run("timeline", "淨零", "--json", "--by", "month").stdout)
+def test_timeline_api_matches_the_cli(client, cli):
+    cli = json.loads(cli("timeline", "淨零", "--json", "--by", "month").stdout)
     assert client.get("/api/timeline?q=淨零&by=month").get_json() == cli
     assert client.get("/api/timeline?q=淨零&by=week").get_json()["status"] == 400
 
 
-def test_explain_api_matches_the_cli(client, run, no_user_aliases):
-    cli = json.loads(run("search", "臺北 -淨零", "--since", "2022", "--aliases", "--json", "--explain").stderr)
+def test_explain_api_matches_the_cli(client, cli, no_user_aliases):
+    cli = json.loads(cli("search", "臺北 -淨零", "--since", "2022", "--aliases", "--json", "--explain").stderr)
     assert client.get("/api/explain?q=臺北 -淨零&since=2022&aliases=1").get_json() == cli
     assert client.get("/api/explain?q=(").get_json()["status"] == 400
 

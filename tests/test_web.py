@@ -17,9 +17,10 @@ from indexer.cli import main
 from indexer.export import COLUMNS, export_rows, write_csv
 from search_web import create_app
 
+from conftest import EMBED_ORIGIN
+
 RECORD_ID = "000_c33521a9eed413fa"
 RECORD_TITLE = "臺北城市博覽會舞台活動 智慧城市產業座談會 會談紀錄"
-HOST = "https://intranet.example.org"
 
 
 class Page(HTMLParser):
@@ -57,16 +58,6 @@ class Page(HTMLParser):
 
 def args_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-
-
-@pytest.fixture(scope="module")
-def app(index_dir, engine):
-    return create_app({"INDEX_DIR": str(index_dir), "ENGINE": engine, "EMBED_ORIGINS": [HOST], "URL_PREFIX": ""})
-
-
-@pytest.fixture()
-def client(app):
-    return app.test_client()
 
 
 def get_page(client, url: str, status: int = 200) -> Page:
@@ -516,15 +507,15 @@ def test_embed_page_is_compact(client):
 
 
 def test_cors_allows_configured_origin_on_api_only(client):
-    response = client.get("/api/search?q=淨零", headers={"Origin": HOST})
-    assert response.headers["Access-Control-Allow-Origin"] == HOST
+    response = client.get("/api/search?q=淨零", headers={"Origin": EMBED_ORIGIN})
+    assert response.headers["Access-Control-Allow-Origin"] == EMBED_ORIGIN
     assert "Origin" in response.headers["Vary"]
-    page = client.get("/search?q=淨零", headers={"Origin": HOST})
+    page = client.get("/search?q=淨零", headers={"Origin": EMBED_ORIGIN})
     assert "Access-Control-Allow-Origin" not in page.headers
-    error = client.get("/api/search?q=", headers={"Origin": HOST})
-    assert error.status_code == 400 and error.headers["Access-Control-Allow-Origin"] == HOST
-    preflight = client.options("/api/search", headers={"Origin": HOST, "Access-Control-Request-Method": "GET"})
-    assert preflight.headers["Access-Control-Allow-Origin"] == HOST
+    error = client.get("/api/search?q=", headers={"Origin": EMBED_ORIGIN})
+    assert error.status_code == 400 and error.headers["Access-Control-Allow-Origin"] == EMBED_ORIGIN
+    preflight = client.options("/api/search", headers={"Origin": EMBED_ORIGIN, "Access-Control-Request-Method": "GET"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == EMBED_ORIGIN
 
 
 @pytest.mark.parametrize("origin", ["https://evil.example", "https://intranet.example.org.evil.example", "null"])
@@ -543,7 +534,7 @@ def test_security_headers_on_every_response(client, url):
     headers = fetch(client, url).headers
     csp = headers["Content-Security-Policy"]
     for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-                      "object-src 'none'", "base-uri 'none'", f"frame-ancestors 'self' {HOST}"):
+                      "object-src 'none'", "base-uri 'none'", f"frame-ancestors 'self' {EMBED_ORIGIN}"):
         assert directive in csp
     assert "unsafe-inline" not in csp
     assert headers["X-Content-Type-Options"] == "nosniff"
@@ -587,13 +578,14 @@ def test_static_files_are_local_and_safe(client):
 
 def test_engine_is_opened_lazily_once(index_dir):
     app = create_app({"INDEX_DIR": str(index_dir)})
-    assert app.config["ENGINE"] is None
+    extension = app.extensions["civic_search"]
+    assert extension._engine is None
     client = app.test_client()
     assert client.get("/api/search?q=淨零").status_code == 200
-    engine = app.config["ENGINE"]
-    assert engine is not None
+    engine = extension.engine
+    assert engine is not None and engine.index_dir == index_dir
     client.get("/search?q=淨零")
-    assert app.config["ENGINE"] is engine
+    assert extension.engine is engine
     engine.close()
 
 
