@@ -145,7 +145,7 @@ def bigrams(folded: str) -> set[str]:
     """The distinct indexed bigrams of an already folded string.
 
     >>> sorted(bigrams("净零排碳, ok"))
-    ['净零', '排碳', 'ok', '零排']
+    ['ok', '净零', '排碳', '零排']
     """
     return set(_indexed_bigrams(folded))
 

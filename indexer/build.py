@@ -200,18 +200,8 @@ def build_index(
     rebuild = rebuild or fresh
     try:
         jobs, removed_ids = _plan(writer, files, folders, rebuild, report)
-        sink = Sink(writer)
         run = _JobRun(report, skip, jobs, progress)
-        segments = run.index(sink, index_dir, workers, settings)
-        # Delete old versions only now: a changed file that no longer parses keeps its old
-        # version in the index (and is reported), rather than vanishing.
-        for job in jobs:
-            if job.replaces and job.meeting_id in run.indexed:
-                writer.delete_by_term("meeting_id", job.meeting_id)
-        for mid in removed_ids:
-            writer.delete_by_term("meeting_id", mid)
-        report.removed = len(removed_ids)
-        commit(sink, index_dir, segments, rebuild)
+        _update(writer, run, removed_ids, rebuild, workers, settings)
     except BaseException as err:
         _cancel(writer, err)
         raise
@@ -219,6 +209,22 @@ def build_index(
     write_meta(index_dir, settings.analysis.user_dictionaries)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _update(writer, run: "_JobRun", removed_ids: set[str], rebuild: bool, workers: int | None,
+            settings: Settings) -> None:
+    """Index the run's jobs, delete what they replace and what was removed, and commit."""
+    sink = Sink(writer)
+    segments = run.index(sink, settings.index_dir, workers, settings)
+    # Delete old versions only now: a changed file that no longer parses keeps its old
+    # version in the index (and is reported), rather than vanishing.
+    for job in run.jobs:
+        if job.replaces and job.meeting_id in run.indexed:
+            writer.delete_by_term("meeting_id", job.meeting_id)
+    for mid in removed_ids:
+        writer.delete_by_term("meeting_id", mid)
+    run.report.removed = len(removed_ids)
+    commit(sink, settings.index_dir, segments, rebuild)
 
 
 def _open_writer(index_dir: Path, wait: float, settings: Settings):

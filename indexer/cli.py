@@ -82,7 +82,7 @@ def index_option(func):
 _SETTINGS = "civic_search.settings"
 
 
-def _settings(index_dir: Path | None = None) -> Settings:
+def command_settings(index_dir: Path | None = None) -> Settings:
     """This command's settings: the environment, the configuration file and ``--index``, read
     once per command (the first call decides)."""
     meta = click.get_current_context().meta
@@ -105,11 +105,11 @@ def _echo_skip(item) -> None:
     click.echo(f"skipped {item.path}: {item.reason}", err=True)
 
 
-def _ensure_index(index_dir: Path | None) -> Settings:
+def ensure_index(index_dir: Path | None) -> Settings:
     """The settings, with an index built from the bundled corpus when there is none."""
     from .indexdir import index_exists
 
-    settings = _settings(index_dir)
+    settings = command_settings(index_dir)
     if not index_exists(settings.index_dir):
         from .build import build_index  # the write path, only when there is no index yet
 
@@ -119,11 +119,11 @@ def _ensure_index(index_dir: Path | None) -> Settings:
     return settings
 
 
-def _engine(index_dir: Path | None):
+def open_engine(index_dir: Path | None):
     """Open the search engine, building the index from the bundled corpus when there is none."""
     from .search import SearchEngine
 
-    return _closing(SearchEngine(settings=_ensure_index(index_dir)))
+    return _closing(SearchEngine(settings=ensure_index(index_dir)))
 
 
 def _closing(engine):
@@ -132,7 +132,32 @@ def _closing(engine):
     return engine
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: The entry point group through which front ends installed beside the library add commands
+#: (``search_web`` adds ``serve``): the library never imports them.
+COMMANDS_ENTRY_POINTS = "civic_search.commands"
+
+
+class CommandGroup(click.Group):
+    """The command group: its own commands, and those of the ``civic_search.commands`` entry
+    points, loaded only when named or listed (a search's cold start reads no metadata)."""
+
+    def _plugins(self) -> dict:
+        from importlib.metadata import entry_points
+
+        return {ep.name: ep for ep in entry_points(group=COMMANDS_ENTRY_POINTS)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None:
+            plugin = self._plugins().get(name)
+            command = plugin.load() if plugin is not None else None
+        return command
+
+
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="civic-search")
 def main() -> None:
     """Search Traditional Chinese civic meeting transcripts: who said a phrase, when, and where."""
@@ -152,7 +177,7 @@ def index(paths, index_dir, rebuild, strict, workers, wait, quiet) -> None:
     from .build import build_index
     from .indexdir import dictionary_outdated, index_exists
 
-    settings = _settings(index_dir)
+    settings = command_settings(index_dir)
     directory = settings.index_dir
     if not rebuild and index_exists(directory) and dictionary_outdated(directory, settings.analysis.user_dictionaries):
         click.echo("The dictionaries changed since the last build: rebuilding the index.", err=True)
@@ -229,11 +254,11 @@ def search(query, index_dir, limit, page, speaker, since, until, sort, as_json, 
     """Search for QUERY: exact phrases, OR, -exclude, speaker:, title:, date:."""
     if as_json and as_csv:
         raise click.UsageError("--json and --csv cannot be combined")
-    settings = _settings(index_dir)
+    settings = command_settings(index_dir)
     if explain_query:
         _echo_explanation(query, speaker=speaker, since=since, until=until, aliases=aliases, as_json=as_json,
                           settings=settings)
-    engine = _engine(index_dir)
+    engine = open_engine(index_dir)
     if as_csv:
         from .export import export_rows, write_csv
 
@@ -271,7 +296,7 @@ def search(query, index_dir, limit, page, speaker, since, until, sort, as_json, 
 @handle_errors
 def show(meeting_id, index_dir, as_json) -> None:
     """Print the whole meeting MEETING_ID."""
-    engine = _engine(index_dir)
+    engine = open_engine(index_dir)
     meeting = engine.meeting(meeting_id)
     if as_json:
         click.echo(json.dumps(meeting.to_dict(), ensure_ascii=False))
@@ -305,7 +330,7 @@ def stats(index_dir, as_json) -> None:
     from .aliases import alias_version
     from .search import SearchEngine
 
-    settings = _settings(index_dir)
+    settings = command_settings(index_dir)
     engine = _closing(SearchEngine(settings=settings))
     info = engine.stats()
     version = alias_version(settings.query.alias_files)
@@ -321,50 +346,6 @@ def stats(index_dir, as_json) -> None:
     click.echo(f"Segments: {info.segments}")
     click.echo(f"Size: {info.size_bytes / 1e6:.1f} MB")
     click.echo(f"Aliases: version {version}")
-
-
-@main.command()
-@index_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="Threads per worker process.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes sharing the port (searching is CPU-bound: up to one per core).")
-@handle_errors
-def serve(index_dir, host, port, threads, workers) -> None:
-    """Serve the search page and JSON API with waitress."""
-    from search_web import serving
-
-    if workers > 1 and not serving.CAN_FORK:
-        raise click.BadParameter("more than 1 needs os.fork, which Windows does not have; use --workers 1",
-                                 param_hint="'--workers'")
-    serving.listen_addresses(host, port)  # an unknown host is a one-line error before the index is opened
-
-    def started(directory) -> None:
-        processes = f" with {workers} worker processes" if workers > 1 else ""
-        click.echo(f"Serving {directory} at http://{host}:{port}/{processes} (Ctrl+C to stop)", err=True)
-
-    if workers == 1:
-        from waitress import serve as waitress_serve
-
-        app = _web_app(index_dir)
-        started(_settings().index_dir)
-        waitress_serve(app, host=host, port=port, threads=threads, ident="civic-search")
-        return
-    # Build a missing index once, here, rather than in every worker; each worker opens its own
-    # engine after the fork (see search_web.serving).
-    directory = _ensure_index(index_dir).index_dir
-    sockets = serving.bind(host, port)
-    serving.serve_forked(handle_errors(lambda: _web_app(index_dir)), sockets, workers=workers, threads=threads,
-                         on_ready=lambda: started(directory))
-
-
-def _web_app(index_dir: Path | None):
-    """The web app over a newly opened engine (once per serving process)."""
-    from search_web import create_app
-
-    engine = _engine(index_dir)
-    return create_app({"ENGINE": engine}, settings=engine.settings)
 
 
 # --- research tools: keyword in context, timeline, speakers ------------------------------------
@@ -405,7 +386,7 @@ def kwic(query, index_dir, width, speaker, since, until, aliases, sort, as_json,
 
     if as_json and as_csv:
         raise click.UsageError("--json and --csv cannot be combined")
-    result_set = _engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
+    result_set = open_engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
     _no_terms_note(result_set)
     rows = occurrence_rows(result_set, width=width, sort=sort)
     if as_csv:
@@ -450,7 +431,7 @@ def timeline(query, index_dir, by, speaker, since, until, aliases, as_json) -> N
     from .research import timeline_object
     from .terminal import bar_chart, plural
 
-    result_set = _engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
+    result_set = open_engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
     _no_terms_note(result_set)
     periods = periods_of(result_set, by)
     data = timeline_object(result_set, periods, by)
@@ -477,7 +458,7 @@ def speakers(query, index_dir, limit, speaker, since, until, aliases, as_json) -
     from .research import speakers_object
     from .terminal import plural, speaker_table
 
-    result_set = _engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
+    result_set = open_engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
     ranked = result_set.by_speaker()
     shown = ranked[:limit] if limit else ranked
     data = speakers_object(result_set, ranked, limit)

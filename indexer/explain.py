@@ -208,14 +208,38 @@ def explain(
     table = load_aliases(alias_files)
     segmenter = load_segmenter(settings.analysis.user_dictionaries if settings is not None else ())
     found = expansions(tree, table)
-    groups = {fold(node.value): terms for node, terms in found}
-    terms: list[TermExplanation] = []
-    fields: list[FieldExplanation] = []
-    dates: list[DateExplanation] = []
+    parts = _Parts({fold(node.value): terms for node, terms in found}, segmenter)
+    parts.walk(tree, False)
+    expanded = ""
+    if aliases and found:
+        expanded = render_tree(expand_tree(tree, table))
+    return Explanation(
+        query=query,
+        structure=render_tree(tree),
+        terms=parts.terms,
+        fields=parts.fields,
+        dates=parts.dates,
+        aliases=aliases,
+        alias_version=alias_version(alias_files),
+        expansions=[{"term": node.value, "terms": list(group)} for node, group in found],
+        expanded=expanded,
+    )
 
-    def walk(node: Node, excluded: bool) -> None:
+
+class _Parts:
+    """The terms, field filters and date ranges of a query tree, each marked excluded when it
+    is under a NOT."""
+
+    def __init__(self, alias_groups: dict[str, list[str]], segmenter):
+        self.alias_groups = alias_groups
+        self.segmenter = segmenter
+        self.terms: list[TermExplanation] = []
+        self.fields: list[FieldExplanation] = []
+        self.dates: list[DateExplanation] = []
+
+    def walk(self, node: Node, excluded: bool) -> None:
         if isinstance(node, Text):
-            terms.append(
+            self.terms.append(
                 TermExplanation(
                     text=node.value,
                     folded=fold(node.value),
@@ -223,34 +247,18 @@ def explain(
                     quoted=node.quoted,
                     excluded=excluded,
                     changes=char_changes(node.value),
-                    words=segment_words(node.value, segmenter),
-                    aliases=list(groups.get(fold(node.value), [])),
+                    words=segment_words(node.value, self.segmenter),
+                    aliases=list(self.alias_groups.get(fold(node.value), [])),
                 )
             )
         elif isinstance(node, Field):
             source = "option" if node.position is None else "query"
-            fields.append(FieldExplanation(node.name, node.value, fold(node.value), excluded, source, node.position))
+            self.fields.append(FieldExplanation(node.name, node.value, fold(node.value), excluded, source, node.position))
         elif isinstance(node, DateRange):
             source = "option" if node.position is None else "query"
-            dates.append(DateExplanation(node.since, node.until, excluded, source, node.position))
+            self.dates.append(DateExplanation(node.since, node.until, excluded, source, node.position))
         elif isinstance(node, (And, Or)):
             for child in node.children:
-                walk(child, excluded)
+                self.walk(child, excluded)
         elif isinstance(node, Not):
-            walk(node.child, not excluded)
-
-    walk(tree, False)
-    expanded = ""
-    if aliases and found:
-        expanded = render_tree(expand_tree(tree, table))
-    return Explanation(
-        query=query,
-        structure=render_tree(tree),
-        terms=terms,
-        fields=fields,
-        dates=dates,
-        aliases=aliases,
-        alias_version=alias_version(alias_files),
-        expansions=[{"term": node.value, "terms": list(group)} for node, group in found],
-        expanded=expanded,
-    )
+            self.walk(node.child, not excluded)

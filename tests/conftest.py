@@ -84,6 +84,17 @@ def counts(engine):
 
 
 @pytest.fixture(scope="session")
+def summary(counts):
+    """``summary(query, **filters)`` → the pages' count line, e.g. "4 段發言，3 場會議"."""
+
+    def text(query: str, **filters) -> str:
+        turns, meetings = counts(query, **filters)
+        return f"{turns} 段發言，{meetings} 場會議"
+
+    return text
+
+
+@pytest.fixture(scope="session")
 def make_index(tmp_path_factory):
     """``make_index(name, {file name: text})`` → the folder of a new index of those transcripts."""
 

@@ -131,8 +131,14 @@ def test_cli_unexpected_error_is_still_one_line(cli, monkeypatch):
 
 
 def require_route(app, route: str) -> None:
-    if route not in {rule.rule for rule in app.url_map.iter_rules()}:
-        pytest.skip(f"{route} is not served by this version")
+    """Fail (never skip) when a route these tests cover is not served: a renamed or lost route
+    must show up as failures."""
+    assert route in {rule.rule for rule in app.url_map.iter_rules()}, f"{route} is not served"
+
+
+def test_every_route_these_tests_cover_is_served(app):
+    for route in JSON_ROUTES + PAGE_ROUTES:
+        require_route(app, route)
 
 
 @pytest.mark.parametrize("route", JSON_ROUTES)
@@ -160,8 +166,7 @@ def test_page_bad_query_is_a_friendly_400(app, client, route, query):
 @pytest.mark.parametrize("query", ODD_QUERIES, ids=short_id)
 def test_odd_query_answers_everywhere(app, client, query):
     for route in JSON_ROUTES + PAGE_ROUTES:
-        if route not in {rule.rule for rule in app.url_map.iter_rules()}:
-            continue
+        require_route(app, route)
         response = client.get(route, query_string={"q": query})
         text = response.get_data(as_text=True)
         assert response.status_code == 200, (route, text[:300])
