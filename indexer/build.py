@@ -58,9 +58,11 @@ class IndexReport:
 
     @property
     def changed(self) -> bool:
+        """Whether the run changed the index."""
         return bool(self.added or self.updated or self.removed or self.rebuilt)
 
     def summary(self) -> str:
+        """The one-line summary ``civic-search index`` prints."""
         if not self.changed:
             line = f"Index up to date: {self.unchanged} meetings unchanged, nothing re-indexed"
         else:

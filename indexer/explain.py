@@ -111,13 +111,16 @@ class Explanation:
 
     @property
     def included(self) -> list[TermExplanation]:
+        """The terms a hit contains (not under a NOT)."""
         return [t for t in self.terms if not t.excluded]
 
     @property
     def excluded(self) -> list[TermExplanation]:
+        """The terms a hit must not contain."""
         return [t for t in self.terms if t.excluded]
 
     def to_dict(self) -> dict:
+        """The object ``search --json --explain`` prints on stderr and ``/api/explain`` returns."""
         return asdict(self)
 
 

@@ -141,6 +141,7 @@ class SearchEngine:
                     snap.close()
 
     def close(self) -> None:
+        """Close the index files (once no search still reads them); the engine is then done."""
         with self._lock:
             self._retire(self._snapshot)
 
@@ -267,6 +268,7 @@ class SearchEngine:
         )
 
     def stats(self) -> IndexStats:
+        """What the index holds: meetings, turns, speakers, dates, segments, size, generation."""
         snap = self.snapshot()
         dates = sorted(d for _, d, _ in snap.meetings.values() if d)
         size = sum(f.stat().st_size for f in self.index_dir.iterdir() if f.is_file())
@@ -339,6 +341,7 @@ class ResultSet:
         return sorted(scores, key=key)
 
     def hit(self, g: int) -> Hit:
+        """The hit of matching document ``g`` (a global document number), with its snippet."""
         snap = self.snap
         mid = snap.meeting_ids[g]
         title, date, source = snap.meetings.get(mid, ("", "", ""))

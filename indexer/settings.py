@@ -87,6 +87,7 @@ class IndexingSettings:
 
     @property
     def max_file_bytes(self) -> int:
+        """The size limit in bytes."""
         return int(self.max_file_mb * 2**20)
 
 
@@ -99,6 +100,7 @@ class AnalysisSettings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "AnalysisSettings":
+        """From ``$CIVIC_SEARCH_USER_DICT`` (paths separated by ``os.pathsep``)."""
         return cls(user_dictionaries=_paths(environ.get(ENV_USER_DICT)))
 
 
@@ -112,6 +114,7 @@ class QuerySettings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "QuerySettings":
+        """From ``$CIVIC_SEARCH_ALIASES`` (paths separated by ``os.pathsep``)."""
         return cls(alias_files=_paths(environ.get(ENV_ALIASES)))
 
 

@@ -42,6 +42,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Turn:
+    """One speaker's continuous remarks, as parsed (see the module's vocabulary)."""
+
     turn: int
     speaker: str
     speaker_name: str
@@ -52,6 +54,8 @@ class Turn:
 
 @dataclass(frozen=True)
 class Meeting:
+    """One transcript file as parsed: its metadata and turns (see the module's vocabulary)."""
+
     meeting_id: str
     title: str
     date: str
