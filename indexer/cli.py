@@ -83,8 +83,8 @@ _SETTINGS = "civic_search.settings"
 
 
 def command_settings(index_dir: Path | None = None) -> Settings:
-    """This command's settings: the environment, the configuration file and ``--index``, read
-    once per command (the first call decides)."""
+    """This command's settings: the environment and the configuration file, read once per
+    command, with ``--index`` over them."""
     meta = click.get_current_context().meta
     if _SETTINGS not in meta:
         overrides = {"INDEX_DIR": index_dir} if index_dir is not None else None
