@@ -486,6 +486,42 @@ def test_api_facets(client, engine):
     assert data["speakers"][0]["speaker"] == engine.run("淨零排碳").by_speaker()[0].speaker
 
 
+@pytest.mark.parametrize("query, filters", [
+    ("開放政府", {"aliases": "1"}),
+    ("淨零排碳", {"speaker": "局長", "since": "2022"}),
+    ("數位部 -淨零", {"aliases": "1", "until": "2023"}),
+])
+def test_a_page_and_its_json_twins_answer_the_same_query(client, summary, query, filters):
+    """/search, /api/search and /api/facets read the query, filters and aliases the same way."""
+    args = {"q": query, **filters}
+    page = get_page(client, "/search?" + "&".join(f"{k}={v}" for k, v in args.items()))
+    search = client.get("/api/search", query_string={**args, "limit": "100"}).get_json()
+    facets = client.get("/api/facets", query_string=args).get_json()
+    wanted = {k: (v == "1" if k == "aliases" else v) for k, v in filters.items()}
+    assert summary(query, **wanted) in page.text
+    assert f"{search['total']} 段發言，{search['meetings']} 場會議" == summary(query, **wanted)
+    assert (facets["total"], facets["meetings"]) == (search["total"], search["meetings"])
+    assert sum(y["turns"] for y in facets["years"]) == search["total"]
+
+
+def test_a_search_page_counts_each_turns_occurrences_once(client, monkeypatch):
+    import indexer.search
+
+    counted = []
+    real = indexer.search.occurrence_spans
+    monkeypatch.setattr(indexer.search, "occurrence_spans", lambda folded, terms: counted.append(folded) or real(folded, terms))
+    page = client.get("/search?q=智慧城市")  # periods, both timelines and the speakers of one page
+    assert page.status_code == 200
+    assert counted and len(counted) == len(set(counted))  # every matching turn counted once
+
+
+def test_meeting_json_has_the_sections_the_page_shows(client):
+    record = client.get(f"/api/meetings/{RECORD_ID}").get_json()
+    page = client.get(f"/meetings/{RECORD_ID}").get_data(as_text=True)
+    sections = {t["section"] for t in record["turns"] if t["section"]}
+    assert sections and all(f'<h2 class="section-heading">{s}</h2>' in page for s in sections)
+
+
 def test_healthz(client, engine):
     data = client.get("/healthz").get_json()
     assert data["ok"] is True and data["meetings"] == engine.stats().meetings
