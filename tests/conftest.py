@@ -92,3 +92,12 @@ def engine_of(tmp_path):
     yield build
     for engine in opened:
         engine.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test (skips where Chromium or Playwright is missing)."""
+    from browser_support import launched_chromium
+
+    with launched_chromium() as chromium:
+        yield chromium

@@ -15,46 +15,20 @@ import threading
 from pathlib import Path
 
 import pytest
+from browser_support import AppServer
 
 from search_web import create_app
 
 try:
     from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
+except ImportError:  # pragma: no cover - depends on the machine (the browser fixture skips)
     PlaywrightError = Exception
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(os.environ.get("CIVIC_SEARCH_SCREENSHOTS") or tempfile.mkdtemp(prefix="civic-screenshots-"))
 RECORD_ID = "000_c33521a9eed413fa"
 TIMEOUT = 15_000
-
-
-class AppServer:
-    """The app served by waitress on a free loopback port, in a background thread."""
-
-    def __init__(self, app):
-        from waitress import create_server
-
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="civic-search-test")
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.close()
-        self.thread.join(timeout=5)
 
 
 class HostServer:
@@ -120,18 +94,6 @@ FRAME_PAGE = """<!doctype html>
         src="{app}/embed?q=%E6%B7%A8%E9%9B%B6%E6%8E%92%E7%A2%B3"></iframe>
 </body></html>
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if sync_playwright is None:
-        pytest.skip("Playwright is not installed: pip install playwright (no browser download needed)")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install chromium fonts-noto-cjk")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
