@@ -8,14 +8,12 @@ README's pictures), else to a temporary folder, so that a test run leaves the wo
 
 from __future__ import annotations
 
-import http.server
 import os
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
-from browser_support import AppServer
+from browser_support import AppServer, HostServer
 
 from search_web import create_app
 
@@ -29,40 +27,6 @@ pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(os.environ.get("CIVIC_SEARCH_SCREENSHOTS") or tempfile.mkdtemp(prefix="civic-screenshots-"))
 RECORD_ID = "000_c33521a9eed413fa"
 TIMEOUT = 15_000
-
-
-class HostServer:
-    """A stand-in intranet site on another loopback port: serves the pages in ``self.pages``."""
-
-    def __init__(self):
-        pages: dict[str, str] = {}
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = pages.get(self.path.split("?", 1)[0])
-                if body is None:
-                    self.send_error(404)
-                    return
-                data = body.encode("utf-8")
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.pages = pages
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
 
 
 HOST_PAGE = """<!doctype html>
