@@ -151,6 +151,31 @@ def test_search_then_meeting_then_next_hit(page, sites):
     assert not page.errors
 
 
+def test_hit_keys_can_be_turned_off_and_stay_off(page, sites):
+    # One-letter shortcuts must be possible to turn off (WCAG 2.1.4): speech input types letters.
+    page.goto(sites["app"].url + f"/meetings/{RECORD_ID}?q=%E6%B7%A8%E9%9B%B6%E6%8E%92%E7%A2%B3")
+    switch = page.get_by_role("checkbox", name="快捷鍵")
+    assert switch.is_visible() and switch.is_checked()
+    page.keyboard.press("n")
+    assert current_hit(page)["hit"] == "2"
+    switch.uncheck()
+    page.locator("h1").click()  # focus back on the page, away from the checkbox
+    page.keyboard.press("n")
+    page.keyboard.press("p")
+    assert current_hit(page)["hit"] == "2"
+    page.get_by_role("button", name="下一筆").click()  # the buttons still work
+    assert current_hit(page)["hit"] == "3"
+    page.reload()
+    assert not page.get_by_role("checkbox", name="快捷鍵").is_checked()
+    page.keyboard.press("n")
+    assert current_hit(page)["hit"] == "1"
+    page.get_by_role("checkbox", name="快捷鍵").check()
+    page.locator("h1").click()
+    page.keyboard.press("n")
+    assert current_hit(page)["hit"] == "2"
+    assert not page.errors
+
+
 def test_view_switch_and_facets(page, sites):
     base = sites["app"].url
     page.goto(base + "/search?q=%E6%B7%A8%E9%9B%B6%E6%8E%92%E7%A2%B3")
