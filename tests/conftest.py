@@ -94,9 +94,11 @@ def engine_of(tmp_path):
         engine.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for every browser test (skips where Chromium or Playwright is missing)."""
+    """A headless Chromium for a module's browser tests (skips where Chromium or Playwright is
+    missing). Per module, not per session: Playwright's sync API allows one driver at a time, and
+    a test that starts its own (as test_hardening_web does) must find none running."""
     from browser_support import launched_chromium
 
     with launched_chromium() as chromium:
