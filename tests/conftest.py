@@ -179,3 +179,14 @@ def engine_of(tmp_path):
     yield build
     for engine in opened:
         engine.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for a module's browser tests (skips where Chromium or Playwright is
+    missing). Per module, not per session: Playwright's sync API allows one driver at a time, and
+    a test that starts its own (as test_hardening_web does) must find none running."""
+    from browser_support import launched_chromium
+
+    with launched_chromium() as chromium:
+        yield chromium
