@@ -62,7 +62,7 @@ def measure_people(index_dir: str) -> PeopleResult:
     from indexer.people import PersonList, load_person_list
     from indexer.person_views import person_page, person_summaries
     from indexer.search import SearchEngine
-    from indexer.speakers import read_label
+    from indexer.labels import read_label
 
     rows = load_checked_labels(CHECKED_LABELS)
     mapping = _numbers(score_mapping(rows, load_person_list()))

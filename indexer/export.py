@@ -1,7 +1,8 @@
 """Exports: every hit of a query as rows (keyword in context), and those rows as CSV.
 
 One row per matching turn, for the web's ``/export.csv`` and ``/export.json`` and the CLI's
-``search --csv``; ``speaker`` is the label as written, ``person`` who it is ("" when unknown). The context is the turn's first match, ``snippets.contexts(text, terms,
+``search --csv``; ``speaker`` is the label as written, ``person`` who it is ("" when unknown). The
+context is the turn's first match, ``snippets.contexts(text, terms,
 30)[0]`` (the first of ``ResultSet.occurrences(width=30)`` for that turn): ``left``, ``match``
 and ``right`` are plain text (not escaped), 30 characters each side. A turn matched by a filter
 alone (``speaker:唐鳳``) has no match: ``left`` and ``match`` are empty and ``right`` holds the
@@ -13,6 +14,8 @@ import csv
 import html
 from typing import IO, Iterable
 from urllib.parse import quote
+
+from .results import Occurrence
 
 #: The columns, in order (also the keys of each row).
 COLUMNS = ("meeting_id", "title", "date", "speaker", "person", "turn", "left", "match", "right", "link")
@@ -47,21 +50,27 @@ def export_rows(result_set, base_url: str = "", sort: str = "relevance") -> list
             # No term matched in this turn: its snippet is the escaped text from the start, line
             # breaks shown as spaces, as in contexts().
             left, match, right = "", "", html.unescape(hit.snippet)[:FILTER_ONLY_LENGTH]
-        rows.append(
-            {
-                "meeting_id": hit.meeting_id,
-                "title": hit.title,
-                "date": hit.date,
-                "speaker": hit.speaker,
-                "person": hit.person,
-                "turn": hit.turn,
-                "left": left,
-                "match": match,
-                "right": right,
-                "link": meeting_link(base_url, hit.meeting_id, result_set.query, hit.turn),
-            }
-        )
+        occ = Occurrence(hit.meeting_id, hit.title, hit.date, hit.speaker, hit.person, hit.turn, left, match, right,
+                         hit.source)
+        rows.append(row(occ, meeting_link(base_url, hit.meeting_id, result_set.query, hit.turn)))
     return rows
+
+
+def row(occurrence: Occurrence, link: str) -> dict:
+    """The row of :data:`COLUMNS` for one occurrence (or a hit's first match) and its link: the
+    one row shape of every export, ``kwic`` and ``search --csv``."""
+    return {
+        "meeting_id": occurrence.meeting_id,
+        "title": occurrence.title,
+        "date": occurrence.date,
+        "speaker": occurrence.speaker,
+        "person": occurrence.person,
+        "turn": occurrence.turn,
+        "left": occurrence.left,
+        "match": occurrence.match,
+        "right": occurrence.right,
+        "link": link,
+    }
 
 
 def _cell(value):

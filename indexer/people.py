@@ -6,14 +6,14 @@ person
     Someone who speaks in the records, shown by a canonical name (``唐鳳``). Labels are grouped
     into persons by the *person key*, the folded canonical name with spaces removed.
 reading
-    What one label says on its own (:mod:`indexer.speakers`).
+    What one label says on its own (:mod:`indexer.labels`).
 person list
     A UTF-8 text file, like the alias list: ``# version: N`` first, then one person a line, the
     canonical name and its variants separated by tabs (``唐鳳<TAB>Audrey Tang``). A variant is a
     label as written or a name a label reads as (compared folded). A line whose canonical name
-    is ``-`` lists labels that name nobody. The package ships ``indexer/data/people.tsv``;
-    ``$CIVIC_SEARCH_PEOPLE`` names more files (separated by ``os.pathsep``), read after it, so
-    that they can correct it.
+    is ``-`` lists labels that name nobody. The package ships ``indexer/data/people.tsv``; the
+    settings' ``people.person_files`` (``$CIVIC_SEARCH_PEOPLE``) name more files, read after it,
+    so that they can correct it.
 directory
     :class:`PersonDirectory`: for one index and one person list, who each label is, in each
     meeting.
@@ -49,20 +49,17 @@ import os
 import threading
 from dataclasses import dataclass
 from importlib import resources
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, Sequence
 
 from .analysis import fold
-from .errors import CivicSearchError
+from .errors import PersonListError
 from .listfiles import file_stamp, read_list_file
-from .speakers import CHAIR_ROLES, GIVEN, PERSON, ROLE, SURNAME, SURNAMES, LabelReading, read_label
+from .labels import CHAIR_ROLES, GIVEN, PERSON, ROLE, SURNAME, SURNAMES, LabelReading, read_label
 
-ENV_PEOPLE = "CIVIC_SEARCH_PEOPLE"
 NOBODY = "-"
 
 __all__ = [
-    "ENV_PEOPLE",
     "MeetingFacts",
-    "PeopleSettings",
     "PersonDirectory",
     "PersonList",
     "PersonListError",
@@ -72,10 +69,6 @@ __all__ = [
 ]
 
 
-class PersonListError(CivicSearchError):
-    """A person list file named in ``$CIVIC_SEARCH_PEOPLE`` cannot be read."""
-
-
 def person_key(name: str) -> str:
     """The key persons are compared by: the folded name without spaces (``Audrey Tang`` →
     ``audreytang``, ``臺`` and ``台`` alike)."""
@@ -83,18 +76,6 @@ def person_key(name: str) -> str:
 
 
 # --- the person list -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PeopleSettings:
-    """Where the person lists are: the bundled file, then ``paths`` (from ``$CIVIC_SEARCH_PEOPLE``)."""
-
-    paths: tuple[str, ...] = ()
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> "PeopleSettings":
-        value = environ.get(ENV_PEOPLE, "")
-        return cls(tuple(p for p in value.split(os.pathsep) if p.strip()))
 
 
 def bundled_people_path() -> str:
@@ -119,14 +100,15 @@ _cache_lock = threading.Lock()
 _cache: dict[tuple, PersonList] = {}
 
 
-def load_person_list(settings: PeopleSettings | None = None) -> PersonList:
-    """The bundled person list merged with the user's files; read again when a file changes.
+def load_person_list(person_files: Sequence[str] = ()) -> PersonList:
+    """The bundled person list merged with the user's ``person_files``; read again when a file
+    changes.
 
     Later files win: a variant listed again under another name (or under ``-``) moves there.
     The version is the bundled list's ``# version:``, with ``+`` and a hash of the user's files
     when there are any. Raises :class:`PersonListError` for a file that cannot be read.
     """
-    paths = [bundled_people_path(), *(settings.paths if settings else ())]
+    paths = [bundled_people_path(), *person_files]
     key = tuple(file_stamp(p) for p in paths)
     with _cache_lock:
         found = _cache.get(key)

@@ -32,16 +32,18 @@ from dataclasses import asdict, dataclass, field
 
 from typing import TYPE_CHECKING
 
-from .analysis import segment_word_pairs
-from .errors import CivicSearchError
+from .analysis import Segmenter, load_segmenter, segment_word_pairs
+from .errors import PersonNotFound
 from .export import meeting_link
 from .people import PersonDirectory, person_key
 from .results import PeriodCount
+from .tally import PersonTurns, person_turns
 
 if TYPE_CHECKING:  # only for type hints: the search engine imports this module
     from .search import SearchEngine
     from .snapshot import Snapshot
 
+_lock = threading.Lock()
 PHRASE_SAMPLE_CHARS = 100_000
 PHRASE_POOL = 400
 PHRASE_CANDIDATES = 80
@@ -52,7 +54,6 @@ TURNS_PER_PAGE = 20
 _CACHE_SIZE = 32
 
 __all__ = [
-    "PersonNotFound",
     "PersonPage",
     "PersonSummary",
     "person_page",
@@ -61,10 +62,6 @@ __all__ = [
     "people_csv_rows",
     "PEOPLE_COLUMNS",
 ]
-
-
-class PersonNotFound(CivicSearchError):
-    """No person of that name in the index."""
 
 
 @dataclass
@@ -81,6 +78,7 @@ class PersonSummary:
     titles: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
+        """The person's object in ``civic-search people --json`` and ``/api/people``."""
         return asdict(self)
 
 
@@ -104,6 +102,7 @@ class PersonPage:
         return [PeriodCount(p["period"], p["turns"], p["meetings"], 0) for p in self.timeline if p["turns"]]
 
     def to_dict(self) -> dict:
+        """The object of ``/api/people/<name>``: the summary's fields, then the page's."""
         return {
             **self.summary.to_dict(),
             "timeline": self.timeline,
@@ -115,58 +114,7 @@ class PersonPage:
         }
 
 
-class _PersonTurns:
-    """The live turns of one person, the labels they came under and how their name was written."""
-
-    __slots__ = ("key", "docs", "labels", "names")
-
-    def __init__(self, key: str):
-        self.key = key
-        self.docs: list[int] = []
-        self.labels: Counter[str] = Counter()
-        self.names: Counter[str] = Counter()
-
-    @property
-    def name(self) -> str:
-        """The name shown: the most used spelling (then the first in code-point order)."""
-        return min(self.names, key=lambda n: (-self.names[n], n))
-
-
-_lock = threading.Lock()
-
-
-def _person_turns(snap: "Snapshot", people: PersonDirectory) -> dict[str, _PersonTurns]:
-    """Person key → their turns, for every person of ``snap`` (computed once per directory)."""
-    found = people.derived.get("turns")
-    if found is not None:
-        return found
-    out: dict[str, _PersonTurns] = {}
-    speakers, meeting_ids = snap.speakers, snap.meeting_ids
-    for docs in snap.speaker_docs.values():
-        info = people.label(speakers[docs[0]])
-        for g in docs:
-            person, key = info.person, info.key
-            if info.scoped:
-                person = people.person_of(speakers[g], meeting_ids[g])
-                key = person_key(person) if person else ""
-            if key:
-                entry = out.get(key)
-                if entry is None:
-                    entry = out[key] = _PersonTurns(key)
-                entry.docs.append(g)
-                entry.labels[speakers[g]] += 1
-                entry.names[person] += 1
-    with _lock:
-        people.derived["turns"] = out
-    return out
-
-
-def person_count(snap: "Snapshot", people: PersonDirectory) -> int:
-    """How many persons speak in the live turns of ``snap``."""
-    return len(_person_turns(snap, people))
-
-
-def _summary(snap: "Snapshot", people: PersonDirectory, entry: _PersonTurns) -> PersonSummary:
+def _summary(snap: "Snapshot", people: PersonDirectory, entry: PersonTurns) -> PersonSummary:
     dates = [d for d in (snap.meetings.get(snap.meeting_ids[g], ("", "", ""))[1] for g in entry.docs) if d]
     labels = sorted(entry.labels.items(), key=lambda kv: (-kv[1], kv[0]))
     organisations: list[str] = []
@@ -194,7 +142,7 @@ def person_summaries(engine: "SearchEngine", name: str = "") -> list[PersonSumma
     first, then by name."""
     snap = engine.snapshot()
     people = snap.people(engine.person_list())
-    turns = _person_turns(snap, people)
+    turns = person_turns(snap, people)
     wanted = person_key(name.strip())
     summaries = [_summary(snap, people, entry) for key, entry in turns.items() if wanted in key]
     return sorted(summaries, key=lambda s: (-s.turns, s.person))
@@ -236,7 +184,7 @@ def person_page(engine: "SearchEngine", name: str, *, page: int = 1, per_page: i
     alike); raises :class:`PersonNotFound`. ``page`` pages through their turns, newest first."""
     snap = engine.snapshot()
     people = snap.people(engine.person_list())
-    entry = _person_turns(snap, people).get(person_key(name.strip()))
+    entry = person_turns(snap, people).get(person_key(name.strip()))
     if entry is None or not name.strip():
         raise PersonNotFound(f"no person called '{name}' in the index")
     summary = _summary(snap, people, entry)
@@ -314,7 +262,9 @@ def phrases(engine: "SearchEngine", person: str, docs: list[int], shown: int = P
         return cached
     total = max(len(snap.live), 1)
     common = max(MIN_COMMON_DF, COMMON_WORD_SHARE * total)
-    sampled, spellings = _sample_words(snap, docs)
+    # The segmenter of the index's words field, user dictionaries included: the same words.
+    segmenter = load_segmenter(engine.settings.analysis.user_dictionaries)
+    sampled, spellings = _sample_words(snap, docs, segmenter)
     scored = []
     for folded, count in sampled.most_common(PHRASE_POOL):
         df = snap.doc_frequency("words", folded)
@@ -346,7 +296,8 @@ def _phrase_like(folded: str) -> bool:
     return len(folded) >= 3 or not folded.isascii()
 
 
-def _sample_words(snap: "Snapshot", docs: list[int]) -> tuple[Counter[str], dict[str, Counter[str]]]:
+def _sample_words(snap: "Snapshot", docs: list[int],
+                  segmenter: Segmenter) -> tuple[Counter[str], dict[str, Counter[str]]]:
     """Word counts (folded) in an evenly spread part of ``docs`` of at most PHRASE_SAMPLE_CHARS
     characters, and how each word is written."""
     size = sum(snap.lengths[g] for g in docs) or 1
@@ -354,7 +305,7 @@ def _sample_words(snap: "Snapshot", docs: list[int]) -> tuple[Counter[str], dict
     counts: Counter[str] = Counter()
     spellings: dict[str, Counter[str]] = {}
     for g in docs[::step]:
-        for written, folded in segment_word_pairs(snap.text(g)):
+        for written, folded in segment_word_pairs(snap.text(g), segmenter):
             if _phrase_like(folded):
                 counts[folded] += 1
                 spellings.setdefault(folded, Counter())[written] += 1

@@ -36,6 +36,7 @@ class Hit:
     source: str
 
     def to_dict(self) -> dict:
+        """The hit's object in ``search --json`` and ``/api/search``."""
         return asdict(self)
 
 
@@ -52,9 +53,11 @@ class SearchPage:
 
     @property
     def pages(self) -> int:
+        """How many pages of ``limit`` hits the total fills (1 when ``limit`` is 0: all)."""
         return max(1, -(-self.total // self.limit)) if self.limit else 1
 
     def to_dict(self) -> dict:
+        """The object ``civic-search search --json`` prints and ``/api/search`` returns."""
         return {
             "query": self.query,
             "total": self.total,
@@ -90,6 +93,7 @@ class GroupedPage:
 
     @property
     def pages(self) -> int:
+        """How many pages of ``limit`` meetings there are (1 when ``limit`` is 0: all)."""
         return max(1, -(-self.meetings // self.limit)) if self.limit else 1
 
 
@@ -109,6 +113,7 @@ class Occurrence:
     source: str
 
     def to_dict(self) -> dict:
+        """All fields as a dict (see :func:`indexer.export.row` for the CSV/KWIC row)."""
         return asdict(self)
 
 
@@ -144,6 +149,10 @@ class SpeakerCount:
 
 @dataclass
 class TurnRecord:
+    """One turn of a meeting as indexed: its number, speaker label (and its name and
+    organisation where they can be split), section heading, text as written, and the person who
+    spoke it ("" when unknown; see :mod:`indexer.people`)."""
+
     turn: int
     speaker: str
     speaker_name: str
@@ -168,6 +177,7 @@ class MeetingRecord:
     turns: list[TurnRecord]
 
     def to_dict(self) -> dict:
+        """The object ``civic-search show --json`` prints and ``/api/meetings/<id>`` returns."""
         return {
             "meeting_id": self.meeting_id,
             "title": self.title,
@@ -177,8 +187,17 @@ class MeetingRecord:
             "chair": self.chair,
             "recorder": self.recorder,
             "source": self.source,
-            "turns": [{"turn": t.turn, "speaker": t.speaker, "person": t.person, "text": t.text} for t in self.turns],
+            "turns": [{"turn": t.turn, "speaker": t.speaker, "person": t.person, "section": t.section, "text": t.text}
+                      for t in self.turns],
         }
+
+    def speaker_turns(self) -> dict[str, int]:
+        """Turns per speaker label, in order of first appearance (turns without a label left out)."""
+        counts: dict[str, int] = {}
+        for turn in self.turns:
+            if turn.speaker:
+                counts[turn.speaker] = counts.get(turn.speaker, 0) + 1
+        return counts
 
 
 @dataclass
@@ -197,4 +216,6 @@ class IndexStats:
     generation: int
 
     def to_dict(self) -> dict:
+        """All fields as a dict (``civic-search stats --json`` adds ``alias_version`` and
+        ``people_version``)."""
         return asdict(self)

@@ -3,7 +3,8 @@ with their JSON twins ``/api/people`` and ``/api/people/<name>`` (the objects of
 people --json`` and :meth:`indexer.person_views.PersonPage.to_dict`).
 
 A person's name in the URL is compared as a person key (臺/台, case and spaces alike); an unknown
-name is a 404, JSON under ``/api/``. Paging is forgiving on the pages, strict in the API.
+name is a 404 (in the JSON shape under ``/api/``). Paging is forgiving on the pages, strict in
+the API.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import re
 
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 
-from indexer.person_views import PersonNotFound, people_object, person_page, person_summaries
+from indexer.errors import PersonNotFound
+from indexer.person_views import people_object, person_page, person_summaries
 
-from .app import get_engine
+from .errors import install_json_errors, json_error
+from .helpers import get_engine, page_count, page_numbers
 from .params import API_MAX_LIST, API_MAX_PAGE, strict_int
 from .timeline import build_timeline
-from .views import json_error, page_numbers
 
 bp = Blueprint("people", __name__)
+api = install_json_errors(Blueprint("people_api", __name__, url_prefix="/api"))
 
 PEOPLE_PER_PAGE = 100
 MAX_NAME = 200
@@ -46,10 +49,13 @@ def _check_name(name: str) -> str:
 
 @bp.app_errorhandler(PersonNotFound)
 def person_not_found(err):
-    if request.path.startswith("/api/"):
-        return json_error(str(err), 404)
     return render_template("error.html", status=404, title="找不到這位發言人",
                            message="索引裡沒有這個名字的發言人；可以在發言人列表中找找看。"), 404
+
+
+@api.errorhandler(PersonNotFound)
+def api_person_not_found(err):
+    return json_error(str(err), 404)
 
 
 @bp.get("/people")
@@ -57,7 +63,7 @@ def people():
     """List the persons of the index, most turns first; ``q`` keeps those whose name contains it."""
     q = request.args.get("q", "").strip()
     summaries = person_summaries(get_engine(), q)
-    pages = max(1, -(-len(summaries) // PEOPLE_PER_PAGE))
+    pages = page_count(len(summaries), PEOPLE_PER_PAGE)
     page = request.args.get("page", 1, type=int) or 1
     page = min(max(1, page), pages)
     shown = summaries[(page - 1) * PEOPLE_PER_PAGE : page * PEOPLE_PER_PAGE]
@@ -65,7 +71,7 @@ def people():
                            page_numbers=page_numbers(page, pages), start=(page - 1) * PEOPLE_PER_PAGE)
 
 
-@bp.get("/api/people")
+@api.get("/people")
 def api_people():
     """Every person: the object ``civic-search people --json`` prints (``q``, ``limit``)."""
     engine = get_engine()
@@ -86,7 +92,7 @@ def person(name: str):
                            page_numbers=page_numbers(record.page, record.pages))
 
 
-@bp.get("/api/people/<name>")
+@api.get("/people/<name>")
 def api_person(name: str):
     """One person: the page's data as JSON (``page`` pages through their turns)."""
     name = _check_name(name)

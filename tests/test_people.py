@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,9 +21,11 @@ from click.testing import CliRunner
 from indexer.analysis import fold
 from indexer.build import build_index
 from indexer.cli import main
-from indexer.people import PeopleSettings, PersonListError, load_person_list
-from indexer.person_views import person_page, person_summaries
+from indexer.errors import PersonListError
+from indexer.people import load_person_list
+from indexer.person_views import person_summaries
 from indexer.search import SearchEngine
+from indexer.settings import PeopleSettings, Settings
 from search_web import create_app
 
 PEOPLE_FIXTURES = Path(__file__).parent / "fixtures" / "people"
@@ -35,14 +36,8 @@ HOSPITAL = "2022-08-22-醫院團隊拜訪"
 
 
 @pytest.fixture(scope="module")
-def people_index(tmp_path_factory) -> Path:
-    corpus = tmp_path_factory.mktemp("people-corpus")
-    for path in PEOPLE_FIXTURES.iterdir():
-        shutil.copy(path, corpus / path.name)
-    directory = tmp_path_factory.mktemp("people-index")
-    report = build_index([corpus], directory, workers=1)
-    assert not report.skipped, report.skipped
-    return directory
+def people_index(make_index) -> Path:
+    return make_index("people", {path.name: path.read_text(encoding="utf-8") for path in PEOPLE_FIXTURES.iterdir()})
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +270,7 @@ def test_people_page_lists_and_filters(client):
 def test_a_person_list_regroups_without_a_rebuild(people_index, tmp_path):
     extra = tmp_path / "people.tsv"
     extra.write_text("# version: 1\n", encoding="utf-8")
-    engine = SearchEngine(people_index, people=PeopleSettings((str(extra),)))
+    engine = SearchEngine(people_index, settings=Settings(people=PeopleSettings((str(extra),))))
     try:
         assert engine.search("speaker:張局長", limit=0).hits[0].person == ""
         before = {s.person for s in person_summaries(engine)}
@@ -296,7 +291,7 @@ def test_an_unreadable_person_list_is_one_clear_error(tmp_path, people_index, mo
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(PersonListError, match=f"cannot read person list {path}: {reason}"):
-        load_person_list(PeopleSettings((str(path),)))
+        load_person_list((str(path),))
     monkeypatch.setenv("CIVIC_SEARCH_PEOPLE", str(path))
     for command in (["search", "淨零排碳"], ["people"], ["stats"]):
         result = CliRunner().invoke(main, [*command, "--index", str(people_index)])

@@ -1,4 +1,4 @@
-"""Reading speaker labels (indexer.speakers) and the hand-checked list of labels."""
+"""Reading speaker labels (indexer.labels) and the hand-checked list of labels."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from indexer.label_check import load_checked_labels, map_checked_label, score_mapping
 from indexer.people import PersonList, load_person_list
-from indexer.speakers import read_label
+from indexer.labels import read_label
 
 CHECKED = Path(__file__).parent / "data" / "speaker_labels.tsv"
 

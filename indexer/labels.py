@@ -1,4 +1,9 @@
-"""Speaker labels read into organisation, person name and title.
+"""Speaker labels: the text as written before a turn, split into name and organisation, and read
+into organisation, person name and title.
+
+Parsing uses :func:`split_speaker` to fill a turn's ``speaker_name`` and ``organisation``;
+searching uses :func:`read_label` to know who spoke (:mod:`indexer.people`), so this module lives
+apart from the parsers (the read path never imports them).
 
 Vocabulary
 ----------
@@ -31,7 +36,7 @@ The reader never invents a person: only a ``person`` reading names one, and a la
 read stays itself. Which labels name the *same* person, and who a ``surname``, ``given`` or
 ``role`` label is in a given meeting, is decided by :mod:`indexer.people` from these readings.
 
-:func:`split_label` is the older, coarser split into (name as written, organisation) kept in each
+:func:`split_speaker` is the coarser split into (name as written, organisation) kept in each
 turn's stored fields; the reader starts from it, so there is one set of splitting rules.
 """
 
@@ -42,7 +47,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 __all__ = [
-    "CHAIR_ROLES", "LabelReading", "read_label", "split_label", "name_surname",
+    "CHAIR_ROLES", "LabelReading", "read_label", "split_speaker", "name_surname",
     "PERSON", "SURNAME", "GIVEN", "ROLE", "ORGANISATION", "GROUP", "NOTE", "UNREAD", "NONE",
 ]
 
@@ -158,7 +163,7 @@ def _split_org_like(text: str) -> bool:
     return bool(_SPLIT_ORG_END.search(text)) and not _LATIN.search(text)
 
 
-def split_label(label: str) -> tuple[str, str]:
+def split_speaker(label: str) -> tuple[str, str]:
     """Split a speaker label into (speaker_name, organisation): the name as written, title included.
 
     Rules, first match wins (anything else: the whole label is the name, organisation ""):
@@ -511,7 +516,7 @@ def _read_core(label: str, text: str) -> LabelReading:
 
 
 def _read_parenthesised(label: str, outer: str, inner: str) -> LabelReading:
-    """``outer（inner）`` that split_label left whole: a nickname, a role, a remark or a name."""
+    """``outer（inner）`` that split_speaker left whole: a nickname, a role, a remark or a name."""
     outside = _read_core(label, outer)
     if inner in _PAREN_REMARKS or inner.endswith(_PAREN_REMARKS[:6]):
         if outside.kind == PERSON:
@@ -529,8 +534,8 @@ def _read_parenthesised(label: str, outer: str, inner: str) -> LabelReading:
 
 
 def _read_separated(label: str, text: str) -> LabelReading:
-    """Organisation and name split by a slash or a colon (through :func:`split_label`)."""
-    name, org = split_label(text)
+    """Organisation and name split by a slash or a colon (through :func:`split_speaker`)."""
+    name, org = split_speaker(text)
     if not org:
         match = _PAREN.match(text)
         if match:
