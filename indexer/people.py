@@ -48,7 +48,6 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from importlib import resources
 from typing import Callable, Iterable, Mapping, Sequence
 
 from .analysis import fold
@@ -79,8 +78,9 @@ def person_key(name: str) -> str:
 
 
 def bundled_people_path() -> str:
-    """Path of the person list shipped in the package."""
-    return str(resources.files("indexer") / "data" / "people.tsv")
+    """Path of the person list shipped in the package (package data beside this module; not
+    through importlib.resources, which would add its import to every search)."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "people.tsv")
 
 
 @dataclass(frozen=True)
