@@ -370,3 +370,23 @@ def test_corpus_checked_labels_occur_where_the_list_says(shared_corpus):
             assert row.meeting_title == meeting.title and row.chair == meeting.chair, row.label
         checked += 1
     assert checked >= 120
+
+
+def test_the_web_app_reads_the_person_list_from_its_settings(people_index, tmp_path, monkeypatch):
+    from search_web.helpers import EXTENSION
+
+    extra = tmp_path / "people.tsv"
+    extra.write_text("# version: 2\n張家豪\t資訊局/張局長\n", encoding="utf-8")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"INDEX_DIR": str(people_index), "PEOPLE": [str(extra)]}), encoding="utf-8")
+    monkeypatch.setenv("CIVIC_SEARCH_PEOPLE", str(extra))
+    from_environment = create_app({"INDEX_DIR": str(people_index)})
+    monkeypatch.delenv("CIVIC_SEARCH_PEOPLE")
+    from_file = create_app({"CONFIG_FILE": str(config)})
+    try:
+        for app in (from_environment, from_file):
+            person = app.test_client().get("/api/people/張家豪").get_json()
+            assert person["labels"] == [{"label": "資訊局/張局長", "turns": 1}]
+    finally:
+        for app in (from_environment, from_file):
+            app.extensions[EXTENSION].close()
