@@ -126,8 +126,9 @@ def main() -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: the cores, at most 4).")
 @click.option("--wait", type=click.FloatRange(0, 3600), default=0.0, help="Seconds to wait for another indexer to finish.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--notify", is_flag=True, help="Then send the alerts of the watches (as 'alerts send'), if indexing succeeded.")
 @handle_errors
-def index(paths, index_dir, rebuild, strict, workers, wait, quiet) -> None:
+def index(paths, index_dir, rebuild, strict, workers, wait, quiet, notify) -> None:
     """Index transcripts in PATHS (files or folders; default: the bundled corpus)."""
     from .build import build_index, dictionary_outdated, index_exists
 
@@ -147,6 +148,10 @@ def index(paths, index_dir, rebuild, strict, workers, wait, quiet) -> None:
     click.echo(report.summary())
     if strict and report.skipped:
         raise _fail(f"{len(report.skipped)} files could not be indexed (--strict)")
+    if notify:
+        from .cli_alerts import send_alerts_now
+
+        send_alerts_now(directory)
 
 
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
@@ -466,6 +471,12 @@ def speakers(query, index_dir, limit, speaker, since, until, aliases, as_json) -
     if shown:
         for line in speaker_table(shown):
             click.echo(line)
+
+
+from .cli_alerts import alerts, watch  # noqa: E402  (they use the helpers above)
+
+main.add_command(watch)
+main.add_command(alerts)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -75,12 +75,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.ensure_ascii = False
 
-    from . import api, feeds, research, views
+    from . import alerts, api, feeds, research, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(research.bp)
     app.register_blueprint(feeds.bp)
+    alerts.init_app(app)
     views.register_error_pages(app)
     _install_hooks(app)
     if app.config["URL_PREFIX"]:

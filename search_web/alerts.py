@@ -1,0 +1,223 @@
+"""E-mail alerts on the web: sign up for a search, confirm by e-mail, unsubscribe.
+
+Routes (under the app's URL prefix, if any):
+
+``GET /alerts/subscribe?q=…&speaker=&since=&until=&aliases=``
+    The ways to follow a search: the Atom feed, and a form for e-mail alerts.
+``POST /alerts/subscribe``
+    The form (CSRF-protected by Flask-WTF): saves a pending watch and e-mails a confirmation
+    link (double opt-in). Refused with a page saying why: an invalid query or address, a domain
+    outside the allow-list (400), too many sign-ups from the address or the client (429).
+``GET /alerts/confirm/<token>``
+    Confirms the sign-up the signed, expiring link names. A forged or expired link: 400.
+``GET /alerts/unsubscribe/<token>``, ``POST /alerts/unsubscribe/<token>``
+    A page with a button; the POST (also RFC 8058's one-click POST from a mail program, which
+    carries no CSRF token: the signed link is the credential) removes the watch.
+
+Settings (:class:`indexer.alerts.AlertSettings`) are read once when the app is created; the
+alerts database and the secret key live beside the index, so every ``serve --workers`` process
+shares them, and the rate limits are kept in that database for the same reason.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from indexer.alerts import (
+    AddressInvalid,
+    AlertSettings,
+    AlertStoreError,
+    DomainNotAllowed,
+    RateLimited,
+    SettingsError,
+    TokenExpired,
+    TokenInvalid,
+    confirm,
+    open_store,
+    secret_for,
+    sign_up,
+    unsubscribe,
+)
+from indexer.alerts.compose import Links
+from indexer.alerts.service import unsubscription
+from indexer.errors import QueryError
+
+from .app import get_engine
+from .params import SearchParams
+
+bp = Blueprint("alerts", __name__, url_prefix="/alerts")
+csrf = CSRFProtect()
+MAX_EMAIL_FIELD = 320
+
+
+def init_app(app) -> None:
+    """Read the alert settings and install CSRF protection (checked in this blueprint only)."""
+    settings = app.config.get("ALERTS")
+    if settings is None:
+        settings = AlertSettings.from_environ(os.environ, app.config.get("CONFIG_FILE"))
+    app.config["ALERTS"] = settings
+    # Only this blueprint's forms take POST: other routes keep answering 405 for it.
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_NAME", "civic_search_session")
+    if settings.secret_key and not app.secret_key:
+        app.secret_key = settings.secret_key
+    app.session_interface = AlertsSessionInterface()
+    csrf.init_app(app)
+    app.register_blueprint(bp)
+
+
+def _settings() -> AlertSettings:
+    return current_app.config["ALERTS"]
+
+
+def _secret() -> str:
+    return secret_for(current_app.config["INDEX_DIR"], _settings())
+
+
+class AlertsSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with the secret key read (or made) beside the database
+    on the first request to an alerts page: the session only carries the sign-up form's CSRF
+    token, and a site where nobody signs up never writes a key."""
+
+    def open_session(self, app, request):
+        if not app.secret_key and request.path.startswith(bp.url_prefix + "/"):
+            with app.app_context():
+                app.secret_key = _secret()
+        return super().open_session(app, request)
+
+
+def _links() -> Links:
+    """Links in messages: the configured public address, else this request's own root."""
+    return Links(_settings().base_url or url_for("views.index", _external=True).rstrip("/"))
+
+
+def _store():
+    return open_store(current_app.config["INDEX_DIR"])
+
+
+def _page(template: str, code: int = 200, **context):
+    return render_template(template, **context), code
+
+
+def _message(status: int, title: str, message: str, **context):
+    return _page("alerts_message.html", status, status=status, title=title, message=message, **context)
+
+
+def _form(params: SearchParams, status: int = 200, error: str = "", email: str = ""):
+    settings = _settings()
+    return _page("alerts_subscribe.html", status, params=params, error=error, email=email,
+                 domains=settings.allowed_domains, email_ready=bool(settings.smtp_host and settings.smtp_from))
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(err):
+    return _message(400, "表單已失效", "這個表單已過期或不是從本站送出，請回到訂閱頁面重新填寫。")
+
+
+@bp.errorhandler(AlertStoreError)
+def store_error(err):
+    current_app.logger.error("alerts database unavailable: %s", err)
+    return _message(503, "訂閱服務暫時無法使用", "請稍後再試；若問題持續，請通知管理員。")
+
+
+@bp.errorhandler(TokenExpired)
+def token_expired(err):
+    return _message(400, "連結已過期", "這個確認連結已經過期，請回到搜尋結果重新訂閱。")
+
+
+@bp.errorhandler(TokenInvalid)
+def token_invalid(err):
+    return _message(400, "連結無效", "這個連結無效或已經用過（可能複製不完整，或訂閱已經取消）。")
+
+
+@bp.get("/subscribe")
+def subscribe_form():
+    """Offer the ways to follow a search: e-mail alerts and the Atom feed."""
+    params = SearchParams.from_args(request.args)
+    if not params.q:
+        return _message(200, "訂閱搜尋", "請先搜尋，再從結果頁的「訂閱」連結訂閱那個搜尋。")
+    try:
+        get_engine().build_tree(params.q, **_tree_filters(params))
+    except QueryError as err:
+        from .views import query_error_message
+
+        return _form(params, 400, error=f"無法解讀這個查詢：{query_error_message(err)}")
+    return _form(params)
+
+
+def _tree_filters(params: SearchParams) -> dict:
+    return {"speaker": params.speaker or None, "since": params.since or None, "until": params.until or None}
+
+
+@bp.post("/subscribe")
+def subscribe():
+    """Save a pending e-mail alert and send its confirmation link."""
+    csrf.protect()
+    params = SearchParams.from_args(request.form)
+    email = request.form.get("email", "")[:MAX_EMAIL_FIELD]
+    settings = _settings()
+    if not params.q:
+        return _message(400, "沒有查詢", "請先搜尋，再從結果頁的「訂閱」連結訂閱那個搜尋。")
+    with _store() as store:
+        try:
+            result = sign_up(
+                get_engine(), store, settings, _secret(), _links(), query=params.q, speaker=params.speaker,
+                since=params.since, until=params.until, aliases=params.aliases, email=email,
+                client=request.remote_addr or "unknown",
+            )
+        except QueryError as err:
+            from .views import query_error_message
+
+            return _form(params, 400, error=f"無法解讀這個查詢：{query_error_message(err)}", email=email)
+        except DomainNotAllowed as err:
+            allowed = "、".join(f"@{d}" for d in err.domains)
+            return _form(params, 400, error=f"這個網站只接受以下網域的電子郵件地址：{allowed}。", email=email)
+        except AddressInvalid:
+            return _form(params, 400, error="請輸入一個有效的電子郵件地址（例如 name@example.gov.tw）。", email=email)
+        except RateLimited as err:
+            who = "這個電子郵件地址" if err.bucket == "address" else "您的網路位址"
+            body, status = _message(429, "申請次數太多", f"{who}短時間內申請了太多次訂閱，請稍後再試。")
+            return body, status, {"Retry-After": str(settings.rate_window)}
+        except SettingsError:
+            current_app.logger.error("e-mail alerts are not configured (CIVIC_SEARCH_SMTP_HOST, _FROM)")
+            return _message(503, "電子郵件通知尚未開放", "這個網站尚未設定寄信伺服器，請改用 Atom 動態消息，或通知管理員。")
+    if result.error:
+        current_app.logger.warning("confirmation e-mail queued: %s", result.error)
+    return _page("alerts_sent.html", params=params, email=result.watch.email, delivered=result.delivered or result.already)
+
+
+@bp.get("/confirm/<token>")
+def confirm_link(token: str):
+    """Confirm an e-mail alert (the link in the confirmation e-mail)."""
+    settings = _settings()
+    with _store() as store:
+        watch = confirm(get_engine(), store, _secret(), token, settings.confirm_max_age)
+    params = SearchParams(q=watch.query, speaker=watch.speaker, since=watch.since, until=watch.until,
+                          aliases=watch.aliases)
+    return _message(200, "已確認訂閱", f"之後新收錄的會議提到這個搜尋時，我們會寄信到 {watch.email}。"
+                    "每封通知信都附有取消訂閱的連結。", params=params)
+
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str):
+    """Ask before unsubscribing (mail scanners open links; only the button's POST removes)."""
+    with _store() as store:
+        _, owner, watch = unsubscription(store, _secret(), token)
+    if watch is None:
+        return _message(200, "已取消訂閱", "這個訂閱已經取消，不會再收到通知。")
+    return _page("alerts_unsubscribe.html", watch=watch, token=token)
+
+
+# No CSRF token here: a mail program's one-click POST cannot have one; the signed link is
+# the credential (and the app checks CSRF only where this blueprint calls csrf.protect()).
+@bp.post("/unsubscribe/<token>")
+def unsubscribe_now(token: str):
+    """Remove the watch (the page's button, or a mail program's one-click POST)."""
+    with _store() as store:
+        unsubscribe(store, _secret(), token)
+    return _message(200, "已取消訂閱", "這個訂閱已經取消，不會再收到通知。")
