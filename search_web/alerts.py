@@ -85,10 +85,16 @@ class AlertsSessionInterface(SecureCookieSessionInterface):
     token, and a site where nobody signs up never writes a key."""
 
     def open_session(self, app, request):
-        if not app.secret_key and request.path.startswith(bp.url_prefix + "/"):
+        if not app.secret_key and self._needs_key(app, request):
             with app.app_context():
                 app.secret_key = _secret()
         return super().open_session(app, request)
+
+    def _needs_key(self, app, request) -> bool:
+        # Showing the form issues a CSRF token; a request with a session cookie may check one.
+        # Anything else (a POST without the cookie fails its CSRF check anyway) writes nothing.
+        showing_form = request.method == "GET" and request.path == bp.url_prefix + "/subscribe"
+        return showing_form or self.get_cookie_name(app) in request.cookies
 
 
 def _links() -> Links:

@@ -289,7 +289,7 @@ def preview(channel: str, recipient: str, body: bytes, note: str) -> str:
     parsed = message_from_bytes(body, policy=policy.default)
     headers = "\n".join(f"{name}: {parsed[name]}" for name in ("From", "To", "Subject", "List-Unsubscribe")
                         if parsed[name])
-    text = parsed.get_body(("plain",)).get_content()
+    text = parsed.get_body(("plain",)).get_content().replace("\r\n", "\n")
     return f"=== e-mail to {recipient} ({note})\n{headers}\n\n{text.rstrip()}"
 
 
