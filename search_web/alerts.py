@@ -42,7 +42,7 @@ from indexer.alerts import (
     sign_up,
     unsubscribe,
 )
-from indexer.alerts.compose import Links
+from indexer.alerts.compose import Links, valid_days
 from indexer.alerts.service import unsubscription
 from indexer.errors import QueryError
 
@@ -116,8 +116,12 @@ def _message(status: int, title: str, message: str, **context):
 
 def _form(params: SearchParams, status: int = 200, error: str = "", email: str = ""):
     settings = _settings()
-    return _page("alerts_subscribe.html", status, params=params, error=error, email=email,
+    return _page("alerts_subscribe.html", status, params=params, error=error, email=email, days=_days(settings),
                  domains=settings.allowed_domains, email_ready=bool(settings.smtp_host and settings.smtp_from))
+
+
+def _days(settings: AlertSettings) -> int:
+    return valid_days(settings.confirm_max_age)
 
 
 @bp.errorhandler(CSRFError)
@@ -163,6 +167,8 @@ def _tree_filters(params: SearchParams) -> dict:
 @bp.post("/subscribe")
 def subscribe():
     """Save a pending e-mail alert and send its confirmation link."""
+    if not current_app.secret_key:  # no form was ever shown by this site: there is no session
+        raise CSRFError("The CSRF session token is missing.")
     csrf.protect()
     params = SearchParams.from_args(request.form)
     email = request.form.get("email", "")[:MAX_EMAIL_FIELD]
@@ -194,7 +200,8 @@ def subscribe():
             return _message(503, "電子郵件通知尚未開放", "這個網站尚未設定寄信伺服器，請改用 Atom 動態消息，或通知管理員。")
     if result.error:
         current_app.logger.warning("confirmation e-mail queued: %s", result.error)
-    return _page("alerts_sent.html", params=params, email=result.watch.email, delivered=result.delivered or result.already)
+    return _page("alerts_sent.html", params=params, email=result.watch.email, days=_days(settings),
+                 delivered=result.delivered or result.already)
 
 
 @bp.get("/confirm/<token>")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import shutil
 import socket
 import threading
 import time
@@ -13,7 +14,10 @@ from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+import pytest
 from aiosmtpd.controller import Controller
+
+from indexer.build import build_index
 
 
 def free_port() -> int:
@@ -153,3 +157,27 @@ MEETING_WITHOUT_PHRASE = """# 2024-01-16 交通會議
 ### 主持人：
 今天討論公車路線調整，還有人行道。
 """
+
+
+# --- fixtures (imported by the alert test modules) ----------------------------------------------
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A corpus folder of the fixture transcripts and its own index (alerts write beside it)."""
+    from conftest import INDEX_FIXTURES
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in INDEX_FIXTURES.iterdir():
+        shutil.copy(path, corpus / path.name)
+    index = tmp_path / "ix"
+    build_index([corpus], index, workers=1)
+    return corpus, index

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from indexer.cli import main
 from indexer.search import SearchEngine
 
 from alerting import MEETING_WITH_PHRASE, MEETING_WITHOUT_PHRASE, SmtpServer, WebhookReceiver
-from conftest import INDEX_FIXTURES
+from alerting import site, smtp  # noqa: F401  (fixtures)
 from hardening import one_line_error
 
 BASE_URL = "https://search.city.gov.tw/search"
@@ -32,29 +31,10 @@ NEW_ID = "2024-01-15-淨零轉型公聽會"
 
 
 @pytest.fixture
-def smtp():
-    server = SmtpServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def webhook():
     receiver = WebhookReceiver()
     yield receiver
     receiver.close()
-
-
-@pytest.fixture
-def site(tmp_path):
-    """A corpus folder of the fixture transcripts and its index (tests add meetings to it)."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for path in INDEX_FIXTURES.iterdir():
-        shutil.copy(path, corpus / path.name)
-    index = tmp_path / "ix"
-    build_index([corpus], index, workers=1)
-    return corpus, index
 
 
 @pytest.fixture

@@ -209,9 +209,14 @@ def alert_webhook(found: NewHits, links: Links, unsubscribe_url: str) -> Outgoin
     return Outgoing("alert", "webhook", watch.webhook, one_line(alert_subject(found)), body)
 
 
+def valid_days(max_age: int) -> int:
+    """How long a confirmation link is valid, in whole days as the messages say it."""
+    return max(1, round(max_age / 86400))
+
+
 def confirmation_email(watch: Watch, sender: str, links: Links, confirm_url: str, max_age: int) -> Outgoing:
     """The double opt-in message of a web sign-up."""
-    days = max(1, round(max_age / 86400))
+    days = valid_days(max_age)
     subject = f"[{SITE_NAME}] 請確認訂閱 {describe(watch)}"
     text = (
         f"有人（希望是您）在{SITE_NAME}以這個地址訂閱了 {describe(watch)} 的新發言通知。\n\n"
