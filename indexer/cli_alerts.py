@@ -128,6 +128,7 @@ def alerts_send(index_dir, dry_run) -> None:
 def send_alerts_now(index_dir: Path | None, *, dry_run: bool = False) -> None:
     """Run one send (also for ``index --notify``); exit 1 when something stays queued."""
     from .alerts import AlertError, secret_for, send_alerts
+    from .terminal import plural
 
     settings = _settings()
     directory, engine, store = _engine_and_store(index_dir)
@@ -138,11 +139,13 @@ def send_alerts_now(index_dir: Path | None, *, dry_run: bool = False) -> None:
         for text in report.previews:
             click.echo(text)
             click.echo("")
-        click.echo(f"Dry run: {len(report.previews)} messages would be sent ({report.composed} new, "
+        click.echo(f"Dry run: {plural(len(report.previews), 'message')} would be sent ({report.composed} new, "
                    f"{len(report.previews) - report.composed} queued); nothing was sent or recorded.")
         return
     for line in report.failed:
         click.echo(f"not sent: {line}", err=True)
     click.echo(report.summary())
     if report.failed:
-        raise AlertError(f"{len(report.failed)} messages could not be delivered; they stay queued for the next run")
+        failed = len(report.failed)
+        raise AlertError(f"{plural(failed, 'message')} could not be delivered; "
+                         f"{'it stays' if failed == 1 else 'they stay'} queued for the next run")

@@ -78,15 +78,15 @@ def test_index_notify_sends_one_message_for_the_new_meeting_only(site, smtp):
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[0].startswith("Indexed 2 new and 0 changed meetings")
     assert run.stdout.splitlines()[1] == (
-        "Alerts: 1 watches checked, 2 new or changed meetings, 1 messages composed, 1 sent.")
+        "Alerts: 1 watch checked, 2 new or changed meetings, 1 message composed, 1 sent.")
     (mail,) = smtp.messages
     assert mail.rcpt_tos == ["policy@city.gov.tw"]
     # The archive's meeting that says 淨零排碳 (2023-05-10) is not news: only the new one is in it.
     assert "淨零轉型公聽會" in mail.text and "智慧城市與淨零座談" not in mail.text and "交通會議" not in mail.text
-    assert "在新收錄的 1 場會議中有 2 段發言" in mail.text
+    assert "新收錄的 1 場會議中，有 2 段發言符合「淨零排碳」。" in mail.text
     again = civic("alerts", "send")
     assert again.returncode == 0 and again.stdout == (
-        "Alerts: 1 watches checked, 0 new or changed meetings, 0 messages composed, 0 sent.\n")
+        "Alerts: 1 watch checked, 0 new or changed meetings, 0 messages composed, 0 sent.\n")
     assert len(smtp.messages) == 1
 
 
@@ -150,7 +150,7 @@ def test_filters_and_aliases_apply_as_in_search(cli, site, smtp):
     assert cli("index", str(corpus), "--notify").exit_code == 0
     by_recipient = {m.rcpt_tos[0]: m for m in smtp.messages}
     assert set(by_recipient) == {"chen@city.gov.tw", "alias@city.gov.tw"}
-    assert "在新收錄的 1 場會議中有 1 段發言" in by_recipient["chen@city.gov.tw"].text
+    assert "新收錄的 1 場會議中，有 1 段發言符合「淨零排碳」（發言人：陳委員）。" in by_recipient["chen@city.gov.tw"].text
     assert "主持人" not in by_recipient["chen@city.gov.tw"].text
     assert "【數位發展部】的新計畫" in by_recipient["alias@city.gov.tw"].text
 
@@ -167,8 +167,8 @@ def test_smtp_down_keeps_the_alert_queued_until_it_is_back(cli, site, smtp):
     assert failed.exit_code == 1
     assert f"not sent: policy@city.gov.tw: cannot connect to the SMTP server 127.0.0.1:{smtp.port} (Connection refused)" in failed.stderr
     assert failed.stderr.rstrip().endswith(
-        "Error: 1 messages could not be delivered; they stay queued for the next run")
-    assert "1 messages composed, 0 sent, 1 still queued for the next run." in failed.stdout
+        "Error: 1 message could not be delivered; it stays queued for the next run")
+    assert "1 message composed, 0 sent, 1 still queued for the next run." in failed.stdout
     assert "queued: 1" in cli("watch", "list").stdout
     with open_store(index) as store:
         (queued,) = store.queued()
@@ -266,7 +266,7 @@ def test_dry_run_prints_and_sends_nothing(cli, site, smtp):
     assert lines[0] == "=== e-mail to policy@city.gov.tw (new, watch 1)"
     assert "Subject: [會議逐字稿搜尋] 「淨零排碳」：2 段新發言" in lines
     assert "陳委員：【淨零排碳】需要地方政府一起推動，預算要到位。" in lines
-    assert lines[-1] == "Dry run: 1 messages would be sent (1 new, 0 queued); nothing was sent or recorded."
+    assert lines[-1] == "Dry run: 1 message would be sent (1 new, 0 queued); nothing was sent or recorded."
     assert smtp.messages == []
     assert cli("alerts", "send", "--dry-run").stdout == dry.stdout
     with open_store(index) as store:
@@ -286,7 +286,7 @@ def test_a_webhook_gets_the_json(cli, site, smtp, webhook):
     (call,) = webhook.received
     assert call["path"] == "/hooks/T0123/secret" and call["content_type"] == "application/json; charset=utf-8"
     body = call["json"]
-    assert body["text"].startswith("「淨零排碳」在新收錄的 1 場會議中有 2 段發言。")
+    assert body["text"].startswith("新收錄的 1 場會議中，有 2 段發言符合「淨零排碳」。\n")
     assert body["total"] == 2 and body["meetings"] == 1 and body["query"] == "淨零排碳"
     assert [(h["meeting_id"], h["turn"], h["speaker"]) for h in body["hits"]] == [(NEW_ID, 0, "主持人"), (NEW_ID, 1, "陳委員")]
     assert body["hits"][1]["url"].startswith(BASE_URL + "/meetings/") and body["unsubscribe_url"].startswith(BASE_URL)

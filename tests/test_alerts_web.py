@@ -95,7 +95,7 @@ def test_sign_up_confirm_alert_and_unsubscribe(site, settings, smtp, make_app):
     assert "確認信已寄到 <strong>policy@city.gov.tw</strong>" in answer.get_data(as_text=True)
     (mail,) = smtp.wait_for(1)
     assert mail.rcpt_tos == ["policy@city.gov.tw"]
-    assert str(mail.message["Subject"]) == "[會議逐字稿搜尋] 請確認訂閱 「淨零排碳」"
+    assert str(mail.message["Subject"]) == "[會議逐字稿搜尋] 請確認訂閱「淨零排碳」"
     assert "List-Unsubscribe" not in mail.message
     confirm = link_in(mail.text, "confirm")
     assert confirm in mail.html

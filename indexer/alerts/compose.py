@@ -63,8 +63,8 @@ def one_line(text: str, limit: int | None = None) -> str:
 
 
 def describe(watch: Watch) -> str:
-    """「query」 with its filters, for subjects and headings."""
-    parts = [f"「{one_line(watch.query, SUBJECT_QUERY_LIMIT)}」"]
+    """「query」（filters）, for subjects and headings."""
+    parts = []
     if watch.speaker:
         parts.append(f"發言人：{one_line(watch.speaker, 20)}")
     if watch.since:
@@ -73,7 +73,8 @@ def describe(watch: Watch) -> str:
         parts.append(f"到 {one_line(watch.until, 12)}")
     if watch.aliases:
         parts.append("含同義詞")
-    return "，".join(parts)
+    where = f"（{'，'.join(parts)}）" if parts else ""
+    return f"「{one_line(watch.query, SUBJECT_QUERY_LIMIT)}」{where}"
 
 
 def plain_snippet(snippet: str) -> str:
@@ -88,7 +89,7 @@ def alert_subject(found: NewHits) -> str:
 def alert_text(found: NewHits, links: Links, unsubscribe_url: str) -> str:
     watch = found.watch
     lines = [
-        f"{describe(watch)}在新收錄的 {found.meetings} 場會議中有 {found.total} 段發言。",
+        f"新收錄的 {found.meetings} 場會議中，有 {found.total} 段發言符合{describe(watch)}。",
         "",
     ]
     for hit in found.hits:
@@ -126,8 +127,8 @@ def alert_html(found: NewHits, links: Links, unsubscribe_url: str) -> str:
         '<!doctype html><html lang="zh-Hant"><head><meta charset="utf-8">'
         f"<title>{e(alert_subject(found))}</title></head>"
         '<body style="font-family:sans-serif;line-height:1.6">'
-        f"<p>{e(describe(watch))}在新收錄的 <strong>{found.meetings}</strong> 場會議中有 "
-        f"<strong>{found.total}</strong> 段發言。</p>"
+        f"<p>新收錄的 <strong>{found.meetings}</strong> 場會議中，有 <strong>{found.total}</strong> 段發言"
+        f"符合{e(describe(watch))}。</p>"
         f'<ol style="padding-left:20px">{"".join(items)}</ol>{more}'
         f'<p><a href="{e(links.search(watch))}">在網站上查看這個搜尋</a></p>'
         '<hr><p style="color:#555;font-size:90%">'
@@ -217,9 +218,9 @@ def valid_days(max_age: int) -> int:
 def confirmation_email(watch: Watch, sender: str, links: Links, confirm_url: str, max_age: int) -> Outgoing:
     """The double opt-in message of a web sign-up."""
     days = valid_days(max_age)
-    subject = f"[{SITE_NAME}] 請確認訂閱 {describe(watch)}"
+    subject = f"[{SITE_NAME}] 請確認訂閱{describe(watch)}"
     text = (
-        f"有人（希望是您）在{SITE_NAME}以這個地址訂閱了 {describe(watch)} 的新發言通知。\n\n"
+        f"有人（希望是您）在{SITE_NAME}以這個地址訂閱了{describe(watch)}的新發言通知。\n\n"
         f"請在 {days} 天內打開下面的連結確認訂閱：\n{confirm_url}\n\n"
         f"確認之後，每當新收錄的會議提到這個搜尋，我們會寄信通知您。\n"
         f"如果這不是您申請的，請忽略這封信：未確認的地址不會收到任何通知。\n"
@@ -228,7 +229,7 @@ def confirmation_email(watch: Watch, sender: str, links: Links, confirm_url: str
     html_part = (
         '<!doctype html><html lang="zh-Hant"><head><meta charset="utf-8">'
         f"<title>{e(one_line(subject))}</title></head><body style=\"font-family:sans-serif;line-height:1.6\">"
-        f"<p>有人（希望是您）在{SITE_NAME}以這個地址訂閱了 {e(describe(watch))} 的新發言通知。</p>"
+        f"<p>有人（希望是您）在{SITE_NAME}以這個地址訂閱了{e(describe(watch))}的新發言通知。</p>"
         f'<p><a href="{e(confirm_url)}">確認訂閱</a>（連結 {days} 天內有效）</p>'
         "<p>如果這不是您申請的，請忽略這封信：未確認的地址不會收到任何通知。</p></body></html>"
     )

@@ -200,8 +200,11 @@ class SendReport:
     skipped: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        line = (f"Alerts: {self.watches} watches checked, {self.new_meetings} new or changed meetings, "
-                f"{self.composed} messages composed, {self.sent} sent")
+        from ..terminal import plural
+
+        line = (f"Alerts: {plural(self.watches, 'watch', 'watches')} checked, "
+                f"{plural(self.new_meetings, 'new or changed meeting')}, "
+                f"{plural(self.composed, 'message')} composed, {self.sent} sent")
         if self.queued:
             line += f", {self.queued} still queued for the next run"
         return line + "."
@@ -285,7 +288,9 @@ def preview(channel: str, recipient: str, body: bytes, note: str) -> str:
     """A message as a dry run prints it: the e-mail's headers and plain text, or the JSON."""
     if channel == "webhook":
         text = json.dumps(json.loads(body), ensure_ascii=False, indent=1)
-        return f"=== webhook to {recipient} ({note})\n{text}"
+        from .deliver import _safe_url
+
+        return f"=== webhook to {_safe_url(recipient)} ({note})\n{text}"
     parsed = message_from_bytes(body, policy=policy.default)
     headers = "\n".join(f"{name}: {parsed[name]}" for name in ("From", "To", "Subject", "List-Unsubscribe")
                         if parsed[name])
