@@ -75,15 +75,16 @@ class _Handler:
 class SmtpServer:
     """aiosmtpd on 127.0.0.1; ``messages`` holds what it received; ``refused`` addresses get 550."""
 
-    def __init__(self):
+    def __init__(self, **smtp_options):
         self.port = free_port()
         self.messages: list[Received] = []
         self.refused: set[str] = set()
+        self.options = smtp_options  # passed to aiosmtpd's SMTP (authenticator=…, …)
         self.controller: Controller | None = None
         self.start()
 
     def start(self) -> None:
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **self.options)
         self.controller.start()
 
     def stop(self) -> None:

@@ -201,6 +201,45 @@ def test_a_refused_recipient_stays_queued_and_others_are_sent(cli, site, smtp):
     assert [m.rcpt_tos for m in smtp.messages] == [["policy@city.gov.tw"], ["gone@city.gov.tw"]]
 
 
+def _login(server, session, envelope, mechanism, auth_data):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"alerts", b"right")
+    return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 itself
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize(
+    ("environ", "error"),
+    [
+        ({"CIVIC_SEARCH_SMTP_USER": "alerts", "CIVIC_SEARCH_SMTP_PASSWORD": "right"}, None),
+        ({"CIVIC_SEARCH_SMTP_USER": "alerts", "CIVIC_SEARCH_SMTP_PASSWORD": "wrong"},
+         "the SMTP server 127.0.0.1:{port} refused the login (535 5.7.8 Authentication credentials invalid)"),
+        ({"CIVIC_SEARCH_SMTP_SECURITY": "starttls"},
+         "the SMTP server 127.0.0.1:{port} does not offer STARTTLS (CIVIC_SEARCH_SMTP_SECURITY=starttls)"),
+        ({"CIVIC_SEARCH_SMTP_SECURITY": "tls"}, "cannot connect to the SMTP server 127.0.0.1:{port} ("),
+    ],
+)
+def test_smtp_login_and_security_settings(site, environ, error):
+    corpus, index = site
+    server = SmtpServer(authenticator=_login, auth_require_tls=False)
+    try:
+        env = {**server.environ, "CIVIC_SEARCH_BASE_URL": BASE_URL, **environ}
+        runner = CliRunner()
+        assert runner.invoke(main, ["watch", "add", "淨零排碳", "--email", "a@city.gov.tw", "--index", str(index)]).exit_code == 0
+        add_new_meetings(corpus)
+        result = runner.invoke(main, ["index", str(corpus), "--notify", "--index", str(index)], env=env)
+        if error is None:
+            assert result.exit_code == 0, result.output
+            assert [m.rcpt_tos for m in server.messages] == [["a@city.gov.tw"]]
+        else:
+            assert result.exit_code == 1
+            assert f"not sent: a@city.gov.tw: {error.format(port=server.port)}" in result.stderr
+            assert server.messages == []
+    finally:
+        server.stop()
+
+
 def test_concurrent_sends_send_each_alert_once(site, smtp):
     corpus, index = site
     settings = settings_for(smtp)
