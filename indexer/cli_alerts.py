@@ -31,6 +31,17 @@ def _engine_and_store(index_dir: Path | None):
     return directory, engine, store
 
 
+def _existing_index_dir(index_dir: Path | None) -> Path:
+    """The index folder, which must hold an index (a mistyped --index creates nothing)."""
+    from .build import index_exists
+    from .errors import IndexNotFound
+
+    directory = _index_dir(index_dir)
+    if not index_exists(directory):
+        raise IndexNotFound(f"no index in {directory}")
+    return directory
+
+
 @click.group()
 def watch() -> None:
     """Saved searches that send alerts (e-mail, webhook) when new meetings match."""
@@ -66,7 +77,7 @@ def watch_list(index_dir, as_json) -> None:
     """List the watches."""
     from .alerts import open_store
 
-    with open_store(_index_dir(index_dir)) as store:
+    with open_store(_existing_index_dir(index_dir)) as store:
         watches = store.watches()
     if as_json:
         click.echo(json.dumps({"watches": [w.to_dict() for w in watches]}, ensure_ascii=False))
@@ -90,7 +101,7 @@ def watch_remove(watch_id, index_dir) -> None:
     """Remove the watch WATCH_ID (its queued messages are not sent)."""
     from .alerts import AlertError, open_store
 
-    with open_store(_index_dir(index_dir)) as store:
+    with open_store(_existing_index_dir(index_dir)) as store:
         removed = store.remove_watch(watch_id)
     if removed is None:
         raise AlertError(f"no watch with id {watch_id} (see civic-search watch list)")

@@ -62,8 +62,13 @@ def init_app(app) -> None:
     app.config["ALERTS"] = settings
     # Only this blueprint's forms take POST: other routes keep answering 405 for it.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_NAME", "civic_search_session")
+    # Flask's defaults are there already: only tighten what the configuration left as default.
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    if app.config.get("SESSION_COOKIE_NAME") == "session":
+        app.config["SESSION_COOKIE_NAME"] = "civic_search_session"
+    # The CSRF cookie only travels over HTTPS when the site's public address is HTTPS.
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SESSION_COOKIE_SECURE")
+                                               or settings.base_url.startswith("https://"))
     if settings.secret_key and not app.secret_key:
         app.secret_key = settings.secret_key
     app.session_interface = AlertsSessionInterface()

@@ -416,10 +416,13 @@ def test_send_needs_smtp_and_base_url(cli):
     assert one_line_error(bad.stderr) == "Error: SMTP_PORT must be a number, not 'smtp'"
 
 
-def test_commands_need_an_index(tmp_path):
-    result = CliRunner().invoke(main, ["watch", "add", "淨零", "--email", "a@city.gov.tw", "--index", str(tmp_path / "none")])
+@pytest.mark.parametrize("args", [["watch", "add", "淨零", "--email", "a@city.gov.tw"], ["watch", "list"],
+                                  ["watch", "remove", "1"], ["alerts", "send"]])
+def test_commands_need_an_index(tmp_path, args):
+    result = CliRunner().invoke(main, [*args, "--index", str(tmp_path / "none")])
     assert result.exit_code == 1
     assert one_line_error(result.stderr) == f"Error: no index in {tmp_path / 'none'}. Run 'civic-search index' first."
+    assert not (tmp_path / "none").exists()
 
 
 # --- the database ---------------------------------------------------------------------------------

@@ -323,8 +323,11 @@ def test_under_a_url_prefix(site, settings, smtp, make_app):
 def test_the_configured_base_url_makes_the_links(site, settings, smtp, make_app):
     client = make_app(site[1], replace(settings, base_url="https://search.city.gov.tw/search")).test_client()
     # Links come from the configuration, not from the request (whose Host header anyone can set).
+    cookie = client.get("/alerts/subscribe?q=淨零排碳").headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    client = make_app(site[1], replace(settings, base_url="http://search.city.gov.tw/search")).test_client()
     assert sign_up(client, "a@city.gov.tw").status_code == 200
-    assert link_in(smtp.wait_for(1)[0].text, "confirm").startswith("https://search.city.gov.tw/search/alerts/confirm/")
+    assert link_in(smtp.wait_for(1)[0].text, "confirm").startswith("http://search.city.gov.tw/search/alerts/confirm/")
 
 
 def test_the_secret_key_survives_a_restart(site, settings, smtp, make_app):
