@@ -1,42 +1,43 @@
 """The ``civic-search watch`` and ``civic-search alerts`` commands: a thin layer over
-:mod:`indexer.alerts`. Settings are read from the environment here, once, and passed down."""
+:mod:`indexer.alerts`.
+
+They join the command line through the ``civic_search.commands`` entry point (setup.cfg), as
+``serve`` does, so that :mod:`indexer.cli` never imports them (they build on its helpers) and a
+search's cold start loads nothing of the alerts. The alert settings are the ``alerts`` section of
+the command's one :class:`~indexer.settings.Settings` (:func:`indexer.cli.command_settings`).
+"""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 
-from .cli import QUERY_ARGUMENT, _closing, _index_dir, aliases_option, handle_errors, index_option
-
-
-def _settings():
-    from .alerts import AlertSettings
-
-    return AlertSettings.from_environ(os.environ)
+from .cli import QUERY_ARGUMENT, command_settings, filter_options, handle_errors, index_option
 
 
 def _engine_and_store(index_dir: Path | None):
-    """The engine over an existing index (no bundled fallback: alerts are about your index)
-    and the alerts database beside it, both closed when the command ends."""
+    """The settings, the engine over an existing index (no bundled fallback: alerts are about
+    your index) and the alerts database beside it, both closed when the command ends."""
     from .alerts import open_store
     from .search import SearchEngine
 
-    directory = _index_dir(index_dir)
-    engine = _closing(SearchEngine(directory))
-    store = open_store(directory)
-    click.get_current_context().call_on_close(store.close)
-    return directory, engine, store
+    settings = command_settings(index_dir)
+    context = click.get_current_context()
+    engine = SearchEngine(settings=settings)
+    context.call_on_close(engine.close)
+    store = open_store(settings.index_dir)
+    context.call_on_close(store.close)
+    return settings, engine, store
 
 
 def _existing_index_dir(index_dir: Path | None) -> Path:
     """The index folder, which must hold an index (a mistyped --index creates nothing)."""
-    from .build import index_exists
     from .errors import IndexNotFound
+    from .indexdir import index_exists
 
-    directory = _index_dir(index_dir)
+    directory = command_settings(index_dir).index_dir
     if not index_exists(directory):
         raise IndexNotFound(f"no index in {directory}")
     return directory
@@ -52,18 +53,15 @@ def watch() -> None:
 @index_option
 @click.option("--email", default="", help="Send alerts to this e-mail address.")
 @click.option("--webhook", default="", help="POST alerts as JSON to this URL (Slack, Teams, Mattermost…).")
-@click.option("--speaker", default="", help="Only turns whose speaker label contains this.")
-@click.option("--since", default="", help="Only meetings on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")
-@click.option("--until", default="", help="Only meetings on or before this date.")
-@aliases_option
+@filter_options
 @handle_errors
 def watch_add(query, index_dir, email, webhook, speaker, since, until, aliases) -> None:
     """Save QUERY as a watch: alert on meetings indexed from now on."""
     from .alerts import add_watch
 
     _, engine, store = _engine_and_store(index_dir)
-    added = add_watch(engine, store, query=query, speaker=speaker, since=since, until=until, aliases=aliases,
-                      email=email, webhook=webhook)
+    added = add_watch(engine, store, query=query, speaker=speaker or "", since=since or "", until=until or "",
+                      aliases=aliases, email=email, webhook=webhook)
     click.echo(f"Added watch {added.id}: {_describe(added)} -> {_recipients(added)}")
     click.echo("It alerts on meetings indexed from now on; run 'civic-search alerts send' "
                "(or 'civic-search index --notify') after each index run.")
@@ -117,9 +115,9 @@ def _describe(item) -> str:
 
 
 def _recipients(item) -> str:
-    from .alerts.deliver import _safe_url
+    from .alerts.deliver import safe_url
 
-    return ", ".join(filter(None, [item.email, f"webhook {_safe_url(item.webhook)}" if item.webhook else ""]))
+    return ", ".join(filter(None, [item.email, f"webhook {safe_url(item.webhook)}" if item.webhook else ""]))
 
 
 @click.group()
@@ -132,18 +130,14 @@ def alerts() -> None:
 @click.option("--dry-run", is_flag=True, help="Print the messages instead of sending them; change nothing.")
 @handle_errors
 def alerts_send(index_dir, dry_run) -> None:
-    """Alert every watch about its new meetings; retry what is still queued."""
-    send_alerts_now(index_dir, dry_run=dry_run)
-
-
-def send_alerts_now(index_dir: Path | None, *, dry_run: bool = False) -> None:
-    """Run one send (also for ``index --notify``); exit 1 when something stays queued."""
+    """Alert every watch about its new meetings; retry what is still queued (exit 1 when
+    something stays queued). ``index --notify`` runs this command after a successful run."""
     from .alerts import AlertError, secret_for, send_alerts
     from .terminal import plural
 
-    settings = _settings()
-    directory, engine, store = _engine_and_store(index_dir)
-    report = send_alerts(engine, store, settings, secret_for(directory, settings), dry_run=dry_run)
+    settings, engine, store = _engine_and_store(index_dir)
+    report = send_alerts(engine, store, settings.alerts, secret_for(settings.index_dir, settings.alerts),
+                         dry_run=dry_run)
     for line in report.skipped:
         click.echo(f"skipped {line}", err=True)
     if dry_run:
@@ -155,8 +149,19 @@ def send_alerts_now(index_dir: Path | None, *, dry_run: bool = False) -> None:
         return
     for line in report.failed:
         click.echo(f"not sent: {line}", err=True)
-    click.echo(report.summary())
+    click.echo(_summary(report))
     if report.failed:
         failed = len(report.failed)
         raise AlertError(f"{plural(failed, 'message')} could not be delivered; "
                          f"{'it stays' if failed == 1 else 'they stay'} queued for the next run")
+
+
+def _summary(report) -> str:
+    from .terminal import plural
+
+    line = (f"Alerts: {plural(report.watches, 'watch', 'watches')} checked, "
+            f"{plural(report.new_meetings, 'new or changed meeting')}, "
+            f"{plural(report.composed, 'message')} composed, {report.sent} sent")
+    if report.queued:
+        line += f", {report.queued} still queued for the next run"
+    return line + "."

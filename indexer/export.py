@@ -14,6 +14,8 @@ import html
 from typing import IO, Iterable
 from urllib.parse import quote
 
+from .results import Occurrence
+
 #: The columns, in order (also the keys of each row).
 COLUMNS = ("meeting_id", "title", "date", "speaker", "turn", "left", "match", "right", "link")
 CONTEXT_WIDTH = 30
@@ -45,20 +47,25 @@ def export_rows(result_set, base_url: str = "", sort: str = "relevance") -> list
             # No term matched in this turn: its snippet is the escaped text from the start, line
             # breaks shown as spaces, as in contexts().
             left, match, right = "", "", html.unescape(hit.snippet)[:FILTER_ONLY_LENGTH]
-        rows.append(
-            {
-                "meeting_id": hit.meeting_id,
-                "title": hit.title,
-                "date": hit.date,
-                "speaker": hit.speaker,
-                "turn": hit.turn,
-                "left": left,
-                "match": match,
-                "right": right,
-                "link": meeting_link(base_url, hit.meeting_id, result_set.query, hit.turn),
-            }
-        )
+        occ = Occurrence(hit.meeting_id, hit.title, hit.date, hit.speaker, hit.turn, left, match, right, hit.source)
+        rows.append(row(occ, meeting_link(base_url, hit.meeting_id, result_set.query, hit.turn)))
     return rows
+
+
+def row(occurrence: Occurrence, link: str) -> dict:
+    """The row of :data:`COLUMNS` for one occurrence (or a hit's first match) and its link: the
+    one row shape of every export, ``kwic`` and ``search --csv``."""
+    return {
+        "meeting_id": occurrence.meeting_id,
+        "title": occurrence.title,
+        "date": occurrence.date,
+        "speaker": occurrence.speaker,
+        "turn": occurrence.turn,
+        "left": occurrence.left,
+        "match": occurrence.match,
+        "right": occurrence.right,
+        "link": link,
+    }
 
 
 def _cell(value):

@@ -34,6 +34,7 @@ class Hit:
     source: str
 
     def to_dict(self) -> dict:
+        """The hit's object in ``search --json`` and ``/api/search``."""
         return asdict(self)
 
 
@@ -50,9 +51,11 @@ class SearchPage:
 
     @property
     def pages(self) -> int:
+        """How many pages of ``limit`` hits the total fills (1 when ``limit`` is 0: all)."""
         return max(1, -(-self.total // self.limit)) if self.limit else 1
 
     def to_dict(self) -> dict:
+        """The object ``civic-search search --json`` prints and ``/api/search`` returns."""
         return {
             "query": self.query,
             "total": self.total,
@@ -88,6 +91,7 @@ class GroupedPage:
 
     @property
     def pages(self) -> int:
+        """How many pages of ``limit`` meetings there are (1 when ``limit`` is 0: all)."""
         return max(1, -(-self.meetings // self.limit)) if self.limit else 1
 
 
@@ -106,6 +110,7 @@ class Occurrence:
     source: str
 
     def to_dict(self) -> dict:
+        """All fields as a dict (see :func:`indexer.export.row` for the CSV/KWIC row)."""
         return asdict(self)
 
 
@@ -135,6 +140,9 @@ class SpeakerCount:
 
 @dataclass
 class TurnRecord:
+    """One turn of a meeting as indexed: its number, speaker label (and its name and
+    organisation where they can be split), section heading and text as written."""
+
     turn: int
     speaker: str
     speaker_name: str
@@ -158,6 +166,7 @@ class MeetingRecord:
     turns: list[TurnRecord]
 
     def to_dict(self) -> dict:
+        """The object ``civic-search show --json`` prints and ``/api/meetings/<id>`` returns."""
         return {
             "meeting_id": self.meeting_id,
             "title": self.title,
@@ -167,8 +176,16 @@ class MeetingRecord:
             "chair": self.chair,
             "recorder": self.recorder,
             "source": self.source,
-            "turns": [{"turn": t.turn, "speaker": t.speaker, "text": t.text} for t in self.turns],
+            "turns": [{"turn": t.turn, "speaker": t.speaker, "section": t.section, "text": t.text} for t in self.turns],
         }
+
+    def speaker_turns(self) -> dict[str, int]:
+        """Turns per speaker label, in order of first appearance (turns without a label left out)."""
+        counts: dict[str, int] = {}
+        for turn in self.turns:
+            if turn.speaker:
+                counts[turn.speaker] = counts.get(turn.speaker, 0) + 1
+        return counts
 
 
 @dataclass
@@ -186,4 +203,5 @@ class IndexStats:
     generation: int
 
     def to_dict(self) -> dict:
+        """All fields as a dict (``civic-search stats --json`` adds ``alias_version``)."""
         return asdict(self)

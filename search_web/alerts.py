@@ -14,14 +14,16 @@ Routes (under the app's URL prefix, if any):
     A page with a button; the POST (also RFC 8058's one-click POST from a mail program, which
     carries no CSRF token: the signed link is the credential) removes the watch.
 
-Settings (:class:`indexer.alerts.AlertSettings`) are read once when the app is created; the
-alerts database and the secret key live beside the index, so every ``serve --workers`` process
-shares them, and the rate limits are kept in that database for the same reason.
+The blueprint is registered by the app factory like every other; on registration it installs
+CSRF protection and the session cookie that carries the form's token. Its settings are the
+``alerts`` section of the app's one :class:`~indexer.settings.Settings`. The alerts database and
+the secret key live beside the index, so every ``serve --workers`` process shares them, and the
+rate limits are kept in that database for the same reason. Every answer is a page (the
+one-click unsubscribe POST of a mail program reads only the status), so the blueprint keeps the
+app's HTML error pages and adds its own for its errors.
 """
 
 from __future__ import annotations
-
-import os
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -33,7 +35,6 @@ from indexer.alerts import (
     AlertStoreError,
     DomainNotAllowed,
     RateLimited,
-    SettingsError,
     TokenExpired,
     TokenInvalid,
     confirm,
@@ -41,12 +42,13 @@ from indexer.alerts import (
     secret_for,
     sign_up,
     unsubscribe,
+    unsubscription,
 )
 from indexer.alerts.compose import Links, valid_days
-from indexer.alerts.service import unsubscription
-from indexer.errors import QueryError
+from indexer.alerts.service import check_query
+from indexer.errors import QueryError, SettingsError
 
-from .app import get_engine
+from .helpers import EXTENSION, get_engine, get_settings, query_error_message
 from .params import SearchParams
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -54,12 +56,12 @@ csrf = CSRFProtect()
 MAX_EMAIL_FIELD = 320
 
 
-def init_app(app) -> None:
-    """Read the alert settings and install CSRF protection (checked in this blueprint only)."""
-    settings = app.config.get("ALERTS")
-    if settings is None:
-        settings = AlertSettings.from_environ(os.environ, app.config.get("CONFIG_FILE"))
-    app.config["ALERTS"] = settings
+@bp.record_once
+def _set_up(state) -> None:
+    """Install CSRF protection (checked in this blueprint only) and the session cookie that
+    carries the form's token, when the app factory registers the blueprint."""
+    app = state.app
+    settings = app.extensions[EXTENSION].settings.alerts
     # Only this blueprint's forms take POST: other routes keep answering 405 for it.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     # Flask's defaults are there already: only tighten what the configuration left as default.
@@ -69,19 +71,20 @@ def init_app(app) -> None:
     # The CSRF cookie only travels over HTTPS when the site's public address is HTTPS.
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("SESSION_COOKIE_SECURE")
                                                or settings.base_url.startswith("https://"))
-    if settings.secret_key and not app.secret_key:
+    # One key signs the links and the form's session: the configured one (the settings put the
+    # environment over the file), else the one generated beside the database on first use.
+    if settings.secret_key:
         app.secret_key = settings.secret_key
     app.session_interface = AlertsSessionInterface()
     csrf.init_app(app)
-    app.register_blueprint(bp)
 
 
 def _settings() -> AlertSettings:
-    return current_app.config["ALERTS"]
+    return get_settings().alerts
 
 
 def _secret() -> str:
-    return secret_for(current_app.config["INDEX_DIR"], _settings())
+    return secret_for(get_settings().index_dir, _settings())
 
 
 class AlertsSessionInterface(SecureCookieSessionInterface):
@@ -108,7 +111,7 @@ def _links() -> Links:
 
 
 def _store():
-    return open_store(current_app.config["INDEX_DIR"])
+    return open_store(get_settings().index_dir)
 
 
 def _page(template: str, code: int = 200, **context):
@@ -157,16 +160,10 @@ def subscribe_form():
     if not params.q:
         return _message(200, "訂閱搜尋", "請先搜尋，再從結果頁的「訂閱」連結訂閱那個搜尋。")
     try:
-        get_engine().build_tree(params.q, **_tree_filters(params))
+        check_query(params.q, params.speaker, params.since, params.until)
     except QueryError as err:
-        from .views import query_error_message
-
         return _form(params, 400, error=f"無法解讀這個查詢：{query_error_message(err)}")
     return _form(params)
-
-
-def _tree_filters(params: SearchParams) -> dict:
-    return {"speaker": params.speaker or None, "since": params.since or None, "until": params.until or None}
 
 
 @bp.post("/subscribe")
@@ -188,8 +185,6 @@ def subscribe():
                 client=request.remote_addr or "unknown",
             )
         except QueryError as err:
-            from .views import query_error_message
-
             return _form(params, 400, error=f"無法解讀這個查詢：{query_error_message(err)}", email=email)
         except DomainNotAllowed as err:
             allowed = "、".join(f"@{d}" for d in err.domains)

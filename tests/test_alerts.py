@@ -16,11 +16,13 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from click.testing import CliRunner
 
-from indexer.alerts import AlertSettings, SettingsError, add_watch, open_store, send_alerts
+from indexer.alerts import AlertSettings, add_watch, open_store, send_alerts
 from indexer.alerts.store import DB_NAME, SCHEMA_VERSION, AlertStoreError
 from indexer.build import build_index
 from indexer.cli import main
+from indexer.errors import SettingsError
 from indexer.search import SearchEngine
+from indexer.settings import Settings
 
 from alerting import MEETING_WITH_PHRASE, MEETING_WITHOUT_PHRASE, SmtpServer, WebhookReceiver
 from alerting import site, smtp  # noqa: F401  (fixtures)
@@ -493,18 +495,42 @@ def test_store_error_is_a_library_error(tmp_path):
 # --- settings ------------------------------------------------------------------------------------
 
 
-def test_settings_from_the_environment_and_a_config_file(tmp_path):
-    config = tmp_path / "civic.json"
-    config.write_text(json.dumps({"SMTP_HOST": "mail.city.gov.tw", "SMTP_PASSWORD": "from-file",
-                                  "ALERT_DOMAINS": "city.gov.tw, @Dept.City.gov.tw", "SMTP_PORT": 587}))
-    settings = AlertSettings.from_environ({"CIVIC_SEARCH_CONFIG": str(config), "CIVIC_SEARCH_SMTP_HOST": "relay",
-                                           "CIVIC_SEARCH_SMTP_SECURITY": "TLS",
-                                           "CIVIC_SEARCH_BASE_URL": "https://s.city.gov.tw/search/"})
+@pytest.mark.parametrize("suffix", [".json", ".py"])
+def test_alert_settings_are_a_section_of_the_settings(tmp_path, suffix):
+    """One reading of the environment and the configuration file: a file key KEY stands for
+    $CIVIC_SEARCH_KEY, and the environment wins."""
+    values = {"SMTP_HOST": "mail.city.gov.tw", "SMTP_PASSWORD": "from-file", "SMTP_PORT": 587,
+              "ALERT_DOMAINS": ["city.gov.tw", "@Dept.City.gov.tw"], "ALERT_MAX_PASSAGES": 3}
+    config = tmp_path / f"civic{suffix}"
+    if suffix == ".json":
+        config.write_text(json.dumps(values))
+    else:
+        config.write_text("".join(f"{key} = {value!r}\n" for key, value in values.items()))
+    settings = Settings.from_environ({"CIVIC_SEARCH_CONFIG": str(config), "CIVIC_SEARCH_SMTP_HOST": "relay",
+                                      "CIVIC_SEARCH_SMTP_SECURITY": "TLS", "CIVIC_SEARCH_ALERT_CLIENT_LIMIT": "50",
+                                      "CIVIC_SEARCH_BASE_URL": "https://s.city.gov.tw/search/"},
+                                     overrides={"INDEX_DIR": tmp_path}).alerts
     assert settings.smtp_host == "relay" and settings.smtp_password == "from-file" and settings.smtp_port == 587
     assert settings.smtp_security == "tls" and settings.base_url == "https://s.city.gov.tw/search"
     assert settings.allowed_domains == ("city.gov.tw", "dept.city.gov.tw")
+    assert settings.max_passages == 3 and settings.client_limit == 50
     assert "from-file" not in repr(settings)
-    assert AlertSettings.from_environ({}) == AlertSettings()
+    assert Settings.from_environ({}, overrides={"INDEX_DIR": tmp_path}).alerts == AlertSettings()
+
+
+def test_the_cli_reads_the_alert_settings_from_the_configuration_file(cli, site, smtp, tmp_path):
+    """As the README's cron line does: the SMTP settings in a file only the owner reads."""
+    corpus, _ = site
+    config = tmp_path / "alerts.json"
+    config.write_text(json.dumps({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp.port, "SMTP_SECURITY": "none",
+                                  "SMTP_FROM": "alerts@city.gov.tw", "BASE_URL": BASE_URL}))
+    assert cli("watch", "add", "淨零排碳", "--email", "policy@city.gov.tw").exit_code == 0
+    add_new_meetings(corpus)
+    nothing_in_the_environment = {name: "" for name in smtp.environ} | {"CIVIC_SEARCH_BASE_URL": "",
+                                                                        "CIVIC_SEARCH_CONFIG": str(config)}
+    result = cli("index", str(corpus), "--notify", extra_env=nothing_in_the_environment)
+    assert result.exit_code == 0, result.output
+    assert [m.rcpt_tos for m in smtp.messages] == [["policy@city.gov.tw"]]
 
 
 @pytest.mark.parametrize(
@@ -514,10 +540,11 @@ def test_settings_from_the_environment_and_a_config_file(tmp_path):
         ({"CIVIC_SEARCH_SMTP_SECURITY": "ssl"}, "SMTP_SECURITY must be one of none, starttls, tls (or auto), not 'ssl'"),
         ({"CIVIC_SEARCH_BASE_URL": "search.city.gov.tw"}, "BASE_URL must start with http:// or https://, not 'search.city.gov.tw'"),
         ({"CIVIC_SEARCH_SMTP_FROM": "a@b\r\nBcc: c@d"}, "SMTP_FROM must be one line"),
-        ({"CIVIC_SEARCH_CONFIG": "/nonexistent/civic.json"}, "cannot read the configuration file /nonexistent/civic.json (No such file or directory)"),
+        ({"CIVIC_SEARCH_ALERT_RATE_WINDOW": "1h"}, "ALERT_RATE_WINDOW must be a number, not '1h'"),
     ],
 )
 def test_bad_settings_are_named(environ, message):
     with pytest.raises(SettingsError) as caught:
-        AlertSettings.from_environ(environ)
+        Settings.from_environ(environ, overrides={"INDEX_DIR": "unused"})
     assert str(caught.value) == message
+

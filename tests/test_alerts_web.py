@@ -15,6 +15,7 @@ import pytest
 from indexer.alerts import AlertSettings, open_store, send_alerts
 from indexer.alerts.tokens import CONFIRM, make_token
 from indexer.build import build_index
+from indexer.settings import Settings, WebSettings
 from search_web import create_app
 
 from alerting import MEETING_WITH_PHRASE
@@ -30,17 +31,23 @@ def settings(smtp):
 
 @pytest.fixture
 def make_app():
-    """Create apps over an index (each opens its own engine, closed at the end)."""
+    """``make(index, alert_settings, url_prefix="")``: an app over the index with these alert
+    settings, as the app factory gets them (the ``alerts`` section of its one Settings). Each app
+    opens its own engine, closed at the end."""
     apps = []
 
-    def make(index, settings, **config):
-        apps.append(create_app({"INDEX_DIR": str(index), "ALERTS": settings, "URL_PREFIX": "", **config}))
+    def make(index, alerts, url_prefix=""):
+        settings = Settings(index_dir=index, web=WebSettings(url_prefix=url_prefix), alerts=alerts)
+        apps.append(create_app(settings=settings))
         return apps[-1]
 
     yield make
     for app in apps:
-        if app.config.get("ENGINE") is not None:
-            app.config["ENGINE"].close()
+        app.extensions["civic_search"].close()
+
+
+def engine_of(client):
+    return client.application.extensions["civic_search"].engine
 
 
 @pytest.fixture
@@ -105,7 +112,7 @@ def test_sign_up_confirm_alert_and_unsubscribe(site, settings, smtp, make_app):
     # Nothing goes to an address that has not confirmed.
     (corpus / "2024-01-15-淨零轉型公聽會.md").write_text(MEETING_WITH_PHRASE, encoding="utf-8")
     build_index([corpus], index, workers=1)
-    engine = client.application.config["ENGINE"]
+    engine = engine_of(client)
     with open_store(index) as store:
         report = send_alerts(engine, store, replace(settings, base_url="http://localhost"), "unused-key" * 4)
     assert report.composed == 0 and len(smtp.messages) == 1
@@ -212,7 +219,7 @@ def test_csrf_token_missing_or_wrong_is_a_400(client, site, make_app):
     form_token(client)
     wrong = client.post("/alerts/subscribe", data={"q": "淨零排碳", "email": "a@city.gov.tw", "csrf_token": "x" * 40})
     assert wrong.status_code == 400 and heading(wrong) == "表單已失效"
-    other = make_app(index, client.application.config["ALERTS"]).test_client()
+    other = make_app(index, client.application.extensions["civic_search"].settings.alerts).test_client()
     stolen = form_token(other)  # a token from another browser's session
     assert client.post("/alerts/subscribe", data={"q": "淨零排碳", "email": "a@city.gov.tw",
                                                   "csrf_token": stolen}).status_code == 400
@@ -291,7 +298,7 @@ def test_smtp_down_at_sign_up_queues_the_confirmation(site, settings, smtp, make
     answer = sign_up(client, "a@city.gov.tw")
     assert answer.status_code == 200 and "確認信會在稍後寄到" in answer.get_data(as_text=True)
     smtp.start()
-    engine = client.application.config["ENGINE"]
+    engine = engine_of(client)
     with open_store(index) as store:
         report = send_alerts(engine, store, replace(settings, base_url="http://localhost"), "k" * 40)
     assert report.sent == 1
@@ -307,7 +314,7 @@ def test_no_smtp_configured_offers_only_the_feed(site, make_app):
 
 def test_under_a_url_prefix(site, settings, smtp, make_app):
     _, index = site
-    client = make_app(index, settings, URL_PREFIX="/search").test_client()
+    client = make_app(index, settings, url_prefix="/search").test_client()
     results = client.get("/search/search?q=淨零排碳").get_data(as_text=True)
     assert '<a class="subscribe-link" href="/search/alerts/subscribe?q=' in results
     form = client.get("/search/alerts/subscribe?q=淨零排碳").get_data(as_text=True)

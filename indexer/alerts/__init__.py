@@ -16,11 +16,13 @@ outbox
     Alerts and confirmation messages waiting to be delivered; a failed delivery stays there for
     the next run.
 
-Modules: :mod:`.settings` (configuration), :mod:`.store` (the SQLite database), :mod:`.detect`
-(new meetings and their hits), :mod:`.compose` (messages), :mod:`.deliver` (SMTP, webhooks),
-:mod:`.tokens` (signed links), :mod:`.service` (the API the CLI and the web call).
+Modules: :mod:`.store` (the SQLite database), :mod:`.detect` (new meetings and their hits),
+:mod:`.compose` (messages), :mod:`.deliver` (SMTP, webhooks), :mod:`.tokens` (signed links),
+:mod:`.service` (the API the CLI and the web call). Their settings are
+:class:`indexer.settings.AlertSettings`, the ``alerts`` section of the one ``Settings``.
 """
 
+from ..settings import AlertSettings
 from .service import (
     AddressInvalid,
     AlertError,
@@ -35,8 +37,8 @@ from .service import (
     send_alerts,
     sign_up,
     unsubscribe,
+    unsubscription,
 )
-from .settings import AlertSettings, SettingsError
 from .store import AlertStore, AlertStoreError, Watch
 from .tokens import TokenExpired, TokenInvalid
 
@@ -49,7 +51,6 @@ __all__ = [
     "DomainNotAllowed",
     "RateLimited",
     "SendReport",
-    "SettingsError",
     "SignUp",
     "TokenExpired",
     "TokenInvalid",
@@ -61,4 +62,5 @@ __all__ = [
     "send_alerts",
     "sign_up",
     "unsubscribe",
+    "unsubscription",
 ]

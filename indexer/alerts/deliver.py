@@ -18,7 +18,7 @@ from email.utils import parseaddr
 from typing import Callable
 
 from ..errors import CivicSearchError
-from .settings import AlertSettings
+from ..settings import AlertSettings
 
 USER_AGENT = "civic-search-alerts"
 
@@ -142,10 +142,10 @@ def post_webhook(url: str, body: bytes, *, timeout: float, attempts: int,
         except (urllib.error.URLError, socket.timeout, TimeoutError, OSError) as err:
             reason = getattr(err, "reason", err)
             last = _reason(reason) if isinstance(reason, BaseException) else str(reason)
-    raise DeliveryError(f"the webhook {_safe_url(url)} failed ({last})")
+    raise DeliveryError(f"the webhook {safe_url(url)} failed ({last})")
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
     # Webhook URLs carry their secret in the path (Slack, Teams): show only scheme and host.
     from urllib.parse import urlsplit
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..results import Hit
-from .store import AlertStore, Watch
+from .store import Watch
 
 
 @dataclass
@@ -28,11 +28,6 @@ class NewHits:
     total: int = 0
     meetings: int = 0
     hits: list[Hit] = field(default_factory=list)
-
-
-def sync(engine, store: AlertStore) -> int:
-    """Record the index's new meeting versions; returns the current sequence."""
-    return store.record_meetings(engine.meeting_versions())
 
 
 class Matcher:

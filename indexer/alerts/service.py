@@ -20,11 +20,12 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 
 from ..errors import CivicSearchError, QueryError
+from ..query import build_query
 from . import tokens
 from .compose import Links, alert_email, alert_webhook, confirmation_email
 from .deliver import DeliveryError, ServerUnavailable, SmtpSender, post_webhook
-from .detect import Matcher, sync
-from .settings import AlertSettings
+from .detect import Matcher
+from ..settings import AlertSettings
 from .store import AlertStore, OutboxMessage, Watch
 
 MAX_ADDRESS = 254
@@ -91,13 +92,13 @@ def check_webhook(url: str) -> str:
     return url
 
 
-def check_query(engine, query: str, speaker: str, since: str, until: str) -> dict[str, str]:
+def check_query(query: str, speaker: str = "", since: str = "", until: str = "") -> dict[str, str]:
     """The saved search with each run of white space (line breaks included) as one space,
     which reads the same (folding does it too); QueryError unless it can be run."""
     spec = {name: " ".join(value.split()) for name, value in
             (("query", query), ("speaker", speaker), ("since", since), ("until", until))}
-    engine.build_tree(spec["query"], speaker=spec["speaker"] or None, since=spec["since"] or None,
-                      until=spec["until"] or None)
+    build_query(spec["query"], speaker=spec["speaker"] or None, since=spec["since"] or None,
+                until=spec["until"] or None)
     return spec
 
 
@@ -108,7 +109,7 @@ def add_watch(engine, store: AlertStore, *, query: str, speaker: str = "", since
               aliases: bool = False, email: str = "", webhook: str = "") -> Watch:
     """Save an active watch (the administrator's own: no confirmation). It alerts on meetings
     indexed from now on."""
-    spec = check_query(engine, query, speaker, since, until)
+    spec = check_query(query, speaker, since, until)
     email = check_email(email) if email else ""
     webhook = check_webhook(webhook) if webhook else ""
     if not email and not webhook:
@@ -139,7 +140,7 @@ def sign_up(engine, store: AlertStore, settings: AlertSettings, secret: str, lin
     Raises QueryError, AddressInvalid, DomainNotAllowed or RateLimited.
     """
     settings.require_smtp()
-    spec = check_query(engine, query, speaker, since, until)
+    spec = check_query(query, speaker, since, until)
     email = check_email(email, settings.allowed_domains)
     store.expire_pending(settings.confirm_max_age)
     limited = store.take([(f"address:{email.lower()}", settings.address_limit),
@@ -198,16 +199,6 @@ class SendReport:
     queued: int = 0
     previews: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        from ..terminal import plural
-
-        line = (f"Alerts: {plural(self.watches, 'watch', 'watches')} checked, "
-                f"{plural(self.new_meetings, 'new or changed meeting')}, "
-                f"{plural(self.composed, 'message')} composed, {self.sent} sent")
-        if self.queued:
-            line += f", {self.queued} still queued for the next run"
-        return line + "."
 
 
 def send_alerts(engine, store: AlertStore, settings: AlertSettings, secret: str, *, dry_run: bool = False,
@@ -288,9 +279,9 @@ def preview(channel: str, recipient: str, body: bytes, note: str) -> str:
     """A message as a dry run prints it: the e-mail's headers and plain text, or the JSON."""
     if channel == "webhook":
         text = json.dumps(json.loads(body), ensure_ascii=False, indent=1)
-        from .deliver import _safe_url
+        from .deliver import safe_url
 
-        return f"=== webhook to {_safe_url(recipient)} ({note})\n{text}"
+        return f"=== webhook to {safe_url(recipient)} ({note})\n{text}"
     parsed = message_from_bytes(body, policy=policy.default)
     headers = "\n".join(f"{name}: {parsed[name]}" for name in ("From", "To", "Subject", "List-Unsubscribe")
                         if parsed[name])
