@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import http.server
 import json
-import shutil
 import socket
-import threading
 import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -16,6 +14,7 @@ from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
+from browser_support import LoopbackServer
 
 from indexer.build import build_index
 
@@ -109,7 +108,7 @@ class SmtpServer:
         }
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackServer):
     """An HTTP server on 127.0.0.1 that records the JSON POSTed to it; it answers the statuses
     in ``failures`` first (one per request), then 200."""
 
@@ -134,15 +133,8 @@ class WebhookReceiver:
                 pass
 
         self.received = received
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks/T0123/secret"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+        super().__init__(Handler)
+        self.url = f"{self.origin}/hooks/T0123/secret"
 
 
 MEETING_WITH_PHRASE = """# 2024-01-15 淨零轉型公聽會
@@ -173,12 +165,9 @@ def smtp():
 @pytest.fixture
 def site(tmp_path):
     """A corpus folder of the fixture transcripts and its own index (alerts write beside it)."""
-    from conftest import INDEX_FIXTURES
+    from conftest import copy_index_fixtures
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for path in INDEX_FIXTURES.iterdir():
-        shutil.copy(path, corpus / path.name)
+    corpus = copy_index_fixtures(tmp_path / "corpus")
     index = tmp_path / "ix"
     build_index([corpus], index, workers=1)
     return corpus, index

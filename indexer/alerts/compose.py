@@ -19,6 +19,7 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid, parseaddr
 from urllib.parse import quote, urlencode
 
+from ..options import describe_filters
 from .detect import NewHits
 from .store import Outgoing, Watch
 
@@ -64,16 +65,9 @@ def one_line(text: str, limit: int | None = None) -> str:
 
 def describe(watch: Watch) -> str:
     """「query」（filters）, for subjects and headings."""
-    parts = []
-    if watch.speaker:
-        parts.append(f"發言人：{one_line(watch.speaker, 20)}")
-    if watch.since:
-        parts.append(f"從 {one_line(watch.since, 12)}")
-    if watch.until:
-        parts.append(f"到 {one_line(watch.until, 12)}")
-    if watch.aliases:
-        parts.append("含同義詞")
-    where = f"（{'，'.join(parts)}）" if parts else ""
+    filters = describe_filters(one_line(watch.speaker, 20), one_line(watch.since, 12), one_line(watch.until, 12),
+                               watch.aliases)
+    where = f"（{filters}）" if filters else ""
     return f"「{one_line(watch.query, SUBJECT_QUERY_LIMIT)}」{where}"
 
 
