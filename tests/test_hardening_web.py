@@ -316,7 +316,9 @@ def test_no_method_other_than_get_is_accepted(app, client, hostile_index):
             if url.startswith(("/api/", "/export", "/kwic.", "/feeds/", "/healthz")):
                 assert_json_error(response, 405)
             else:
-                assert response.mimetype == "text/html" and "不支援這個操作" in response.get_data(as_text=True)
+                text = response.get_data(as_text=True)
+                assert response.mimetype == "text/html" and "不支援這個操作" in text
+                assert f"只接受 {'、'.join(sorted(allowed - {'HEAD', 'OPTIONS'}))} 請求" in text
     assert index_files(hostile_index) == before
 
 
