@@ -548,3 +548,11 @@ def test_bad_settings_are_named(environ, message):
         Settings.from_environ(environ, overrides={"INDEX_DIR": "unused"})
     assert str(caught.value) == message
 
+
+def test_every_alert_setting_is_in_the_readme():
+    from indexer.settings import ALERT_KEYS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("\n### Settings for an office\n", 1)[1].split("\n### ", 1)[0]
+    for key in ALERT_KEYS:
+        assert f"`CIVIC_SEARCH_{key}`" in table and f"`{key}`" in table, key
