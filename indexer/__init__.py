@@ -72,6 +72,7 @@ _EXPORTS = {
     "QuerySettings": "settings",
     "WebSettings": "settings",
     "PeopleSettings": "settings",
+    "AlertSettings": "settings",
     # errors
     "CivicSearchError": "errors",
     "IndexNotFound": "errors",
@@ -144,6 +145,14 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         TurnRecord,
     )
     from .search import ResultSet, SearchEngine
-    from .settings import AnalysisSettings, IndexingSettings, PeopleSettings, QuerySettings, Settings, WebSettings
+    from .settings import (
+        AlertSettings,
+        AnalysisSettings,
+        IndexingSettings,
+        PeopleSettings,
+        QuerySettings,
+        Settings,
+        WebSettings,
+    )
     from .transcripts import Meeting, Turn, TranscriptError, read_transcript
     from .writing import Skipped
