@@ -194,7 +194,8 @@ class EngineAdapter:
     def _fast_keys(result) -> set[Key]:
         # Through the result set's snapshot: no snippets for 100,000 hits.
         snap = result.snap
-        return {(snap.meetings[snap.meeting_ids[g]][2], snap.turns[g]) for g in result.scores}
+        slots, turns = snap.meeting_of[result.docs].tolist(), snap.turn_of[result.docs].tolist()
+        return {(snap.slots[slot].source, turn) for slot, turn in zip(slots, turns)}
 
     @staticmethod
     def _public_keys(result) -> set[Key]:

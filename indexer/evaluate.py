@@ -3,7 +3,8 @@
 Scores are BM25 over the exact phrase frequency of each text term, with length normalisation
 from the folded text; a match that is a whole jieba word gets WORD_BONUS more, and a term that
 is also in the meeting's title adds TITLE_BONUS times its idf. Filters (speaker:, title:, date:)
-select documents without scoring them. An AND starts from its most selective part and checks
+select documents without scoring them; ``speaker:`` matches the label as written or the person
+behind it (:mod:`indexer.people`). An AND starts from its most selective part and checks
 the others (and the exclusions) only on the documents still in play.
 
 Every step works on sorted numpy arrays of document numbers and their scores: a common term
@@ -21,7 +22,8 @@ import numpy as np
 from .analysis import fold
 from .errors import QueryError
 from .query import And, DateRange, Field, Node, Not, Or, Text
-from .docsets import EMPTY, member, union
+from .docsets import EMPTY, intersect, member, union
+from .people import PersonDirectory
 from .snapshot import BM25_B, BM25_K1, Snapshot
 
 #: Extra weight for a match that is a whole jieba word, and for a term in the meeting title.
@@ -54,9 +56,11 @@ class Evaluator:
     """Evaluates a query tree to :class:`Matches` on one snapshot; remembers each text term's
     occurrence counts (:attr:`counts`) for the research views."""
 
-    def __init__(self, snap: Snapshot):
+    def __init__(self, snap: Snapshot, people: PersonDirectory | None = None):
         self.snap = snap
+        self.people = people
         self.n = max(snap.turn_count, 1)
+        self._speaker_docs: dict[str, np.ndarray] = {}  # cost() and evaluate() ask for the same
         self.counts: dict[str, TermCounts] = {}
         # BM25's length normalisation: norm = base + scale * length.
         self.base = BM25_K1 * (1.0 - BM25_B)
@@ -116,7 +120,7 @@ class Evaluator:
             return snap.term_df(fold(node.value))
         if isinstance(node, Field):
             if node.name == "speaker":
-                return int(snap.label_turns[self.labels(node.value)].sum())
+                return len(self.speaker_docs(node.value))
             return int(snap.slot_turns[snap.titled_slots(fold(node.value))].sum())
         if isinstance(node, DateRange):
             return int(snap.slot_turns[self.dated_slots(node)].sum())
@@ -162,15 +166,18 @@ class Evaluator:
             scores[in_title] = (TITLE_BONUS * idf) + scores[in_title]
         return Matches(docs, scores)
 
-    def labels(self, value: str) -> np.ndarray:
-        """Global speaker label numbers whose folded label contains the folded ``value``."""
-        wanted = fold(value)
-        return np.array([i for i, label in enumerate(self.snap.folded_labels) if wanted in label], np.int64)
+    def speaker_docs(self, value: str) -> np.ndarray:
+        """Live turns whose label contains ``value`` (folded), or whose person's name does."""
+        found = self._speaker_docs.get(value)
+        if found is None:
+            found = self._speaker_docs[value] = self.snap.speaker_matches(value, self.people)
+        return found
 
     def field_docs(self, node: Field, restrict: np.ndarray | None) -> np.ndarray:
         snap = self.snap
         if node.name == "speaker":
-            return snap.docs_of_labels(self.labels(node.value), restrict)
+            docs = self.speaker_docs(node.value)
+            return docs if restrict is None else intersect(docs, restrict, snap.size)
         return snap.docs_of_slots(snap.titled_slots(fold(node.value)), restrict)
 
     def dated_slots(self, node: DateRange) -> np.ndarray:

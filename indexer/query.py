@@ -11,8 +11,8 @@ Grammar (the CLI, the web page and the API accept the same strings)::
   text contains it as an exact substring. Spaces inside a phrase match the text's spaces.
 - ``OR`` binds tighter than the implicit AND: ``淨零 台北 OR 臺中`` is 淨零 AND (台北 OR 臺中).
 - ``-A`` / ``NOT A`` excludes; an exclusion needs something to exclude from (``A -B``).
-- Fields: ``speaker:唐鳳`` and ``title:協作會議`` match substrings of the speaker label and the
-  meeting title; ``date:2022-09-05``, ``date:2021..2022-06``, ``date:2021..``, ``date:..2020``
+- Fields: ``speaker:唐鳳`` and ``title:協作會議`` match substrings of the speaker label (or of the
+  name of the person behind it, :mod:`indexer.people`) and of the meeting title; ``date:2022-09-05``, ``date:2021..2022-06``, ``date:2021..``, ``date:..2020``
   select meeting dates (a year or month covers the whole period).
 - Parentheses are grouping only where a term starts or ends; inside a term they are text, so
   ``PoC(概念驗證)`` is one exact term.
@@ -360,3 +360,30 @@ def positive_texts(node: Node) -> list[str]:
             out.extend(positive_texts(child))
         return out
     return []
+
+
+def build_query(
+    query: str, *, speaker: str | None = None, since: str | None = None, until: str | None = None
+) -> Node:
+    """The query tree for ``query`` with the option filters ANDed on.
+
+    ``speaker`` (substring of the speaker label), ``since`` and ``until`` (YYYY, YYYY-MM or
+    YYYY-MM-DD) are the options every front end offers beside the query string (``--speaker``,
+    the speaker box). Raises QueryError for a malformed query or option.
+    """
+    tree = parse_query(query)
+    extra: list[Node] = []
+    if speaker is not None:
+        check_text(speaker, "speaker")
+    if speaker is not None and speaker.strip():
+        extra.append(Field("speaker", speaker.strip(), None))
+    if since or until:
+        low = parse_date_range(f"{since}..", None).since if since else None
+        high = parse_date_range(f"..{until}", None).until if until else None
+        if low and high and low > high:
+            raise QueryError(f"since {since} is after until {until}")
+        extra.append(DateRange(low, high, None))
+    if extra:
+        children = tree.children if isinstance(tree, And) else (tree,)
+        tree = And(tuple(children) + tuple(extra))
+    return tree

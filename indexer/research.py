@@ -5,10 +5,11 @@ Vocabulary
 ----------
 occurrence row
     One occurrence of a query term (not one turn: a turn that says a phrase three times gives
-    three rows): ``meeting_id``, ``title``, ``date``, ``speaker``, ``turn``, ``left``, ``match``,
+    three rows): ``meeting_id``, ``title``, ``date``, ``speaker`` (the label as written),
+    ``person`` (who it is, "" when the label names nobody), ``turn``, ``left``, ``match``,
     ``right`` (plain text, ``width`` characters each side) and ``link`` (the turn's web address,
-    a path unless a base URL is given). The keys are :data:`indexer.export.COLUMNS`, so
-    :func:`indexer.export.write_csv` writes them.
+    a path unless a base URL is given), built by :func:`indexer.export.row`. The keys are
+    :data:`indexer.export.COLUMNS`, so :func:`indexer.export.write_csv` writes them.
 period
     A year (``2022``) or a month (``2022-09``); :func:`timeline` lists every period from the
     first to the last with matches, empty ones included, then ``unknown`` (meetings without a
@@ -19,14 +20,13 @@ Occurrences are counted per term as ``str.count`` does (non-overlapping), in the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .export import meeting_link
+from .export import meeting_link, row
+from .options import DEFAULT_PERIOD, DEFAULT_WIDTH
+from .periods import UNKNOWN, periods_between
 from .results import PeriodCount
 from .snippets import contexts
-
-DEFAULT_WIDTH = 20
-MAX_WIDTH = 200
 
 __all__ = [
     "OccurrencePage",
@@ -53,13 +53,9 @@ class OccurrencePage:
 def occurrence_rows(result_set, *, width: int = DEFAULT_WIDTH, sort: str = "date", base_url: str = "") -> list[dict]:
     """Every occurrence row of ``result_set`` (a :class:`~indexer.search.ResultSet`), in
     ``sort`` order (``date``: newest meeting first; ``relevance``), each turn's in text order."""
-    rows = []
-    for occ in result_set.occurrences(width=width, sort=sort):
-        row = occ.to_dict()
-        del row["source"]
-        row["link"] = meeting_link(base_url, occ.meeting_id, result_set.query, occ.turn)
-        rows.append(row)
-    return rows
+    query = result_set.query
+    return [row(occ, meeting_link(base_url, occ.meeting_id, query, occ.turn))
+            for occ in result_set.occurrences(width=width, sort=sort)]
 
 
 def occurrence_page(
@@ -69,30 +65,21 @@ def occurrence_page(
     the turns that hold them (a page of a very common term stays cheap): the totals come from
     the result set's occurrence counts, the order from a partial sort of the turns with rows."""
     snap = result_set.snap
-    counts = result_set.occurrence_counts
+    counts = result_set.occurrence_array
     with_rows = counts > 0
     total = int(counts.sum())
     meetings = snap.count_meetings(result_set.docs[with_rows])
     docs, seen = result_set.occurrence_window(sort, start, limit)
     rows: list[dict] = []
     for g in docs:
-        info = snap.info(g)
-        turn = snap.turn(g)
-        link = meeting_link(base_url, info.meeting_id, result_set.query, turn)
         found = contexts(snap.text(g), result_set.terms, width)
+        if not found:
+            continue
+        occurrence = result_set.occurrence(g, "", "", "")
+        link = meeting_link(base_url, occurrence.meeting_id, result_set.query, occurrence.turn)
         for i, (left, match, right) in enumerate(found):
             if seen + i >= start and len(rows) < limit:
-                rows.append({
-                    "meeting_id": info.meeting_id,
-                    "title": info.title,
-                    "date": info.date,
-                    "speaker": snap.speaker(g),
-                    "turn": turn,
-                    "left": left,
-                    "match": match,
-                    "right": right,
-                    "link": link,
-                })
+                rows.append(row(replace(occurrence, left=left, match=match, right=right), link))
         seen += len(found)
     return OccurrencePage(rows, total, int(with_rows.sum()), meetings, start)
 
@@ -112,24 +99,16 @@ def kwic_object(result_set, rows: list[dict], width: int) -> dict:
 # --- timeline ------------------------------------------------------------------------------------
 
 
-def _month_number(period: str) -> int:
-    return int(period[:4]) * 12 + (int(period[5:7]) - 1 if len(period) >= 7 else 0)
-
-
-def timeline(result_set, by: str = "year") -> list[PeriodCount]:
+def timeline(result_set, by: str = DEFAULT_PERIOD) -> list[PeriodCount]:
     """Turns, meetings and occurrences per period, from the first to the last period with
     matches (empty periods as zeros), then ``unknown`` if some matches have no date."""
     counted = result_set.by_period(by)
-    known = {p.period: p for p in counted if p.period != "unknown"}
+    known = {p.period: p for p in counted if p.period != UNKNOWN}
     out: list[PeriodCount] = []
     if known:
-        first, last = min(known), max(known)
-        step = 12 if by == "year" else 1
-        for n in range(_month_number(first), _month_number(last) + 1, step):
-            year, month = divmod(n, 12)
-            name = f"{year:04d}" if by == "year" else f"{year:04d}-{month + 1:02d}"
+        for name in periods_between(min(known), max(known), by):
             out.append(known.get(name) or PeriodCount(name, 0, 0, 0))
-    out.extend(p for p in counted if p.period == "unknown")
+    out.extend(p for p in counted if p.period == UNKNOWN)
     return out
 
 
@@ -153,7 +132,10 @@ def timeline_object(result_set, periods: list[PeriodCount], by: str) -> dict:
 
 def speakers_object(result_set, ranked: list, limit: int = 0) -> dict:
     """The JSON object of ``civic-search speakers --json`` and ``/api/speakers/ranking``: the
-    first ``limit`` (0: all) of ``ranked`` (``ResultSet.by_speaker()``), and how many there are."""
+    first ``limit`` (0: all) of ``ranked`` (``ResultSet.by_speaker()``), and how many there are.
+
+    One row per person (``speaker`` and ``person`` are the person's name, ``labels`` every label
+    that names them, with its turns), or per label that names nobody (``person`` is "")."""
     speakers = ranked[:limit] if limit else ranked
     return {
         "query": result_set.query,
@@ -165,6 +147,8 @@ def speakers_object(result_set, ranked: list, limit: int = 0) -> dict:
                 "speaker": s.speaker,
                 "speaker_name": s.speaker_name,
                 "organisation": s.organisation,
+                "person": s.person,
+                "labels": s.labels,
                 "occurrences": s.occurrences,
                 "turns": s.turns,
                 "meetings": s.meetings,

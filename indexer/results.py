@@ -3,8 +3,9 @@
 Vocabulary
 ----------
 hit
-    A turn that matches the query: meeting id, turn ordinal, meeting title and date, speaker,
-    relevance score, snippet and source path.
+    A turn that matches the query: meeting id, turn ordinal, meeting title and date, speaker
+    (the label as written), the person behind it ("" when the label names nobody; see
+    :mod:`indexer.people`), relevance score, snippet and source path.
 snippet
     HTML-escaped original text around the first match, each match of a query term (the whole
     term, never stray characters) wrapped in ``<mark>``.
@@ -29,11 +30,13 @@ class Hit:
     title: str
     date: str
     speaker: str
+    person: str
     score: float
     snippet: str
     source: str
 
     def to_dict(self) -> dict:
+        """The hit's object in ``search --json`` and ``/api/search``."""
         return asdict(self)
 
 
@@ -50,9 +53,11 @@ class SearchPage:
 
     @property
     def pages(self) -> int:
+        """How many pages of ``limit`` hits the total fills (1 when ``limit`` is 0: all)."""
         return max(1, -(-self.total // self.limit)) if self.limit else 1
 
     def to_dict(self) -> dict:
+        """The object ``civic-search search --json`` prints and ``/api/search`` returns."""
         return {
             "query": self.query,
             "total": self.total,
@@ -88,6 +93,7 @@ class GroupedPage:
 
     @property
     def pages(self) -> int:
+        """How many pages of ``limit`` meetings there are (1 when ``limit`` is 0: all)."""
         return max(1, -(-self.meetings // self.limit)) if self.limit else 1
 
 
@@ -99,6 +105,7 @@ class Occurrence:
     title: str
     date: str
     speaker: str
+    person: str
     turn: int
     left: str
     match: str
@@ -106,6 +113,7 @@ class Occurrence:
     source: str
 
     def to_dict(self) -> dict:
+        """All fields as a dict (see :func:`indexer.export.row` for the CSV/KWIC row)."""
         return asdict(self)
 
 
@@ -121,7 +129,11 @@ class PeriodCount:
 
 @dataclass
 class SpeakerCount:
-    """Matches by one speaker label."""
+    """Matches by one person (all the labels that name them), or by one label that names nobody.
+
+    ``speaker`` is the person's name, or the label; ``labels`` lists the labels as written with
+    their matching turns, most first.
+    """
 
     speaker: str
     speaker_name: str
@@ -131,16 +143,23 @@ class SpeakerCount:
     occurrences: int
     first_date: str
     last_date: str
+    person: str = ""
+    labels: list[dict] = field(default_factory=list)
 
 
 @dataclass
 class TurnRecord:
+    """One turn of a meeting as indexed: its number, speaker label (and its name and
+    organisation where they can be split), section heading, text as written, and the person who
+    spoke it ("" when unknown; see :mod:`indexer.people`)."""
+
     turn: int
     speaker: str
     speaker_name: str
     organisation: str
     section: str
     text: str
+    person: str = ""
 
 
 @dataclass
@@ -158,6 +177,7 @@ class MeetingRecord:
     turns: list[TurnRecord]
 
     def to_dict(self) -> dict:
+        """The object ``civic-search show --json`` prints and ``/api/meetings/<id>`` returns."""
         return {
             "meeting_id": self.meeting_id,
             "title": self.title,
@@ -167,8 +187,17 @@ class MeetingRecord:
             "chair": self.chair,
             "recorder": self.recorder,
             "source": self.source,
-            "turns": [{"turn": t.turn, "speaker": t.speaker, "text": t.text} for t in self.turns],
+            "turns": [{"turn": t.turn, "speaker": t.speaker, "person": t.person, "section": t.section, "text": t.text}
+                      for t in self.turns],
         }
+
+    def speaker_turns(self) -> dict[str, int]:
+        """Turns per speaker label, in order of first appearance (turns without a label left out)."""
+        counts: dict[str, int] = {}
+        for turn in self.turns:
+            if turn.speaker:
+                counts[turn.speaker] = counts.get(turn.speaker, 0) + 1
+        return counts
 
 
 @dataclass
@@ -179,6 +208,7 @@ class IndexStats:
     meetings: int
     turns: int
     speakers: int
+    persons: int
     first_date: str
     last_date: str
     segments: int
@@ -186,4 +216,6 @@ class IndexStats:
     generation: int
 
     def to_dict(self) -> dict:
+        """All fields as a dict (``civic-search stats --json`` adds ``alias_version`` and
+        ``people_version``)."""
         return asdict(self)

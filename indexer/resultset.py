@@ -9,6 +9,7 @@ once per result set, so the search page's facets, timeline and speaker list shar
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 
 import numpy as np
@@ -16,20 +17,20 @@ import numpy as np
 from .analysis import fold
 from .docsets import distinct
 from .errors import QueryError
+from .options import DEFAULT_PERIOD, DEFAULT_WIDTH, MAX_LIMIT, PERIODS, SORTS, period_error, sort_error
+from .people import PersonDirectory
 from .query import Node, positive_texts
 from .results import GroupedPage, Hit, MeetingGroup, Occurrence, PeriodCount, SearchPage, SpeakerCount
 from .snapshot import Snapshot
 from .snippets import contexts, make_snippet
-
-SORTS = ("relevance", "date")
-MAX_LIMIT = 10_000
+from .tally import speaker_counts
 #: A partial selection (argpartition) pays when the wanted rows are fewer than this share.
 PARTIAL_SHARE = 4
 
 
 def check_paging(page: int, limit: int, sort: str) -> None:
     if sort not in SORTS:
-        raise QueryError(f"unknown sort '{sort}' (use relevance or date)")
+        raise QueryError(sort_error(sort))
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise QueryError("page must be a whole number from 1")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
@@ -44,8 +45,9 @@ class ResultSet:
     """
 
     def __init__(self, snap: Snapshot, query: str, tree: Node, docs: np.ndarray, values: np.ndarray,
-                 evaluator=None):
+                 evaluator=None, people: PersonDirectory | None = None):
         self.snap = snap
+        self.people = people
         self.query = query
         self.tree = tree
         self.docs = docs
@@ -62,6 +64,12 @@ class ResultSet:
         match: the views below work on the arrays)."""
         return dict(zip(self.docs.tolist(), self.values.tolist()))
 
+    def person(self, g: int) -> str:
+        """The person who spoke turn ``g`` ("" when its label names nobody)."""
+        if self.people is None:
+            return ""
+        return self.people.person_of(self.snap.speaker(g), self.snap.meeting_id(g))
+
     # --- order ----------------------------------------------------------------------------------
 
     def _positions(self, rows: np.ndarray | slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
@@ -70,6 +78,8 @@ class ResultSet:
         return self.snap.slot_rank[self.snap.meeting_of[docs]], self.snap.turn_of[docs].astype(np.int64)
 
     def date_keys(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """One sortable number per match (of ``rows``): its meeting's place in date order, then
+        its turn."""
         rank, turn = self._positions(rows)
         return rank * (1 << 32) + turn
 
@@ -106,6 +116,7 @@ class ResultSet:
     # --- pages ----------------------------------------------------------------------------------
 
     def hit(self, g: int, score: float | None = None) -> Hit:
+        """The hit of matching document ``g`` (a global document number), with its snippet."""
         snap = self.snap
         info = snap.info(g)
         if score is None:
@@ -116,6 +127,7 @@ class ResultSet:
             title=info.title,
             date=info.date,
             speaker=snap.speaker(g),
+            person=self.person(g),
             score=round(score, 2),
             snippet=make_snippet(snap.text(g), self.terms),
             source=info.source,
@@ -173,9 +185,10 @@ class ResultSet:
     # --- occurrences ------------------------------------------------------------------------------
 
     @cached_property
-    def occurrence_counts(self) -> np.ndarray:
+    def occurrence_array(self) -> np.ndarray:
         """Occurrences of the query's terms in each match (aligned with :attr:`docs`): per term as
-        ``str.count`` counts in the folded text, summed over the distinct terms."""
+        ``str.count`` counts in the folded text, summed over the distinct terms; from what
+        evaluating the terms found, so the texts are not read again."""
         out = np.zeros(self.total, np.int64)
         if self._evaluator is None:
             from .evaluate import Evaluator
@@ -185,30 +198,40 @@ class ResultSet:
             out += self._evaluator.term_counts(term, self.docs)
         return out
 
+    @cached_property
+    def occurrence_counts(self) -> dict[int, int]:
+        """{document number: occurrences} (:attr:`occurrence_array` as a mapping)."""
+        return dict(zip(self.docs.tolist(), self.occurrence_array.tolist()))
+
     def occurrence_count(self, g: int) -> int:
-        return int(self.occurrence_counts[np.searchsorted(self.docs, g)]) if self.terms else 0
+        """Occurrences of the query's terms in matching turn ``g``."""
+        return int(self.occurrence_array[np.searchsorted(self.docs, g)]) if self.terms else 0
 
     def occurrence(self, g: int, left: str, match: str, right: str) -> Occurrence:
+        """An occurrence in turn ``g`` with the given context."""
         snap = self.snap
         info = snap.info(g)
-        return Occurrence(info.meeting_id, info.title, info.date, snap.speaker(g), snap.turn(g), left, match, right,
-                          info.source)
+        return Occurrence(info.meeting_id, info.title, info.date, snap.speaker(g), self.person(g), snap.turn(g),
+                          left, match, right, info.source)
 
-    def occurrences(self, *, width: int = 20, sort: str = "date") -> list[Occurrence]:
+    def occurrences(self, *, width: int = DEFAULT_WIDTH, sort: str = "date") -> list[Occurrence]:
         """Every occurrence of every query term in the matching turns (keyword in context).
 
         A turn matched only by a filter (``speaker:`` alone) has no term and no occurrence.
         """
         out = []
-        rows = self._order_rows(sort, None, np.flatnonzero(self.occurrence_counts)) if self.terms else []
+        rows = self._order_rows(sort, None, np.flatnonzero(self.occurrence_array)) if self.terms else []
         for g in self.docs[rows].tolist():
-            out.extend(self.occurrence(g, *context) for context in contexts(self.snap.text(g), self.terms, width))
+            found = contexts(self.snap.text(g), self.terms, width)
+            if found:
+                occurrence = self.occurrence(g, "", "", "")  # meeting, speaker, person: once per turn
+                out.extend(replace(occurrence, left=left, match=match, right=right) for left, match, right in found)
         return out
 
     def occurrence_window(self, sort: str, start: int, limit: int) -> tuple[list[int], int]:
         """The documents holding occurrence rows ``start`` to ``start + limit`` in ``sort`` order,
         and the number of rows before the first of them."""
-        counts = self.occurrence_counts
+        counts = self.occurrence_array
         with_rows = np.flatnonzero(counts)
         if not len(with_rows):
             return [], 0
@@ -221,13 +244,14 @@ class ResultSet:
 
     # --- counts per period and per speaker ----------------------------------------------------------
 
-    def by_period(self, by: str = "year") -> list[PeriodCount]:
-        """Matching turns, meetings and occurrences per year (``by="year"``) or month."""
-        if by not in ("year", "month"):
-            raise QueryError("period must be year or month")
+    def by_period(self, by: str = DEFAULT_PERIOD) -> list[PeriodCount]:
+        """Matching turns, meetings and occurrences per year (``by="year"``) or month, in period
+        order (``unknown`` for meetings without a date sorts last)."""
+        if by not in PERIODS:
+            raise QueryError(period_error(by))
         if by not in self._periods:
             self._periods[by] = self._count_periods(by)
-        return self._periods[by]
+        return list(self._periods[by])
 
     def _count_periods(self, by: str) -> list[PeriodCount]:
         names, slot_period = self.snap.periods(by)
@@ -235,50 +259,18 @@ class ResultSet:
         period = slot_period[slots]
         size = len(names)
         turns = np.bincount(period, minlength=size)
-        occurrences = np.bincount(period, weights=self.occurrence_counts, minlength=size) if self.terms else turns * 0
+        occurrences = np.bincount(period, weights=self.occurrence_array, minlength=size) if self.terms else turns * 0
         meetings = np.bincount(slot_period[distinct(slots, len(self.snap.slots))], minlength=size)
         found = [p for p in range(size) if turns[p]]
         return [PeriodCount(names[p], int(turns[p]), int(meetings[p]), int(occurrences[p]))
                 for p in sorted(found, key=names.__getitem__)]
 
     @cached_property
-    def _speaker_counts(self) -> list[tuple]:
-        """Per speaker label: (label, turns, meetings, occurrences, first date, last date), ranked
-        by occurrences, then turns, then label."""
-        snap = self.snap
-        labels = snap.speaker_of[self.docs].astype(np.int64)
-        slots = snap.meeting_of[self.docs].astype(np.int64)
-        per_label = np.bincount(labels, minlength=len(snap.labels))
-        found = np.flatnonzero(per_label)
-        turns = per_label[found]
-        occurrences = np.bincount(labels, weights=self.occurrence_counts, minlength=len(snap.labels))[found] \
-            if self.terms else turns * 0
-        # Distinct (label, meeting) pairs give meetings per label and the first and last dates.
-        width = max(len(snap.slots), 1)
-        pair_label, pair_slot = np.divmod(distinct(labels * width + slots), width)
-        meetings = np.bincount(pair_label, minlength=len(snap.labels))[found]
-        dates, date_rank = snap.date_ranks
-        ranked = date_rank[pair_slot]
-        dated = ranked >= 0
-        first = np.full(len(snap.labels), len(dates), np.int64)
-        last = np.full(len(snap.labels), -1, np.int64)
-        np.minimum.at(first, pair_label[dated], ranked[dated])
-        np.maximum.at(last, pair_label[dated], ranked[dated])
-        first, last = first[found], last[found]
-        rows = []
-        for i, label in enumerate(found.tolist()):
-            rows.append((snap.labels[label], int(turns[i]), int(meetings[i]), int(occurrences[i]),
-                         dates[first[i]] if last[i] >= 0 else "", dates[last[i]] if last[i] >= 0 else ""))
-        rows.sort(key=lambda r: (-r[3], -r[1], r[0]))
-        return rows
+    def _speaker_counts(self) -> list[SpeakerCount]:
+        return speaker_counts(self.snap, self.people, self.docs, self.occurrence_array)
 
     def by_speaker(self, limit: int | None = None) -> list[SpeakerCount]:
-        """Who said it: speaker labels ranked by occurrences, then turns, then label."""
-        from .transcripts import split_speaker
-
-        ranked = self._speaker_counts[:limit] if limit else self._speaker_counts
-        out = []
-        for label, turns, meetings, occ, first, last in ranked:
-            name, org = split_speaker(label) if label else ("", "")
-            out.append(SpeakerCount(label, name, org, turns, meetings, occ, first, last))
-        return out
+        """Who said it: one row per person (with every label that names them) and one per label
+        that names nobody, ranked by occurrences, then turns, then name."""
+        ranked = self._speaker_counts
+        return list(ranked[:limit] if limit else ranked)

@@ -26,13 +26,17 @@ from pathlib import Path
 from typing import Iterator
 
 from .analysis import fold
-from .meta import check_index
-from .errors import IndexOutdated, MeetingNotFound, QueryError
+from .errors import IndexOutdated, MeetingNotFound
 from .evaluate import Evaluator
-from .query import And, DateRange, Field, Node, check_text, parse_date_range, parse_query
+from .indexdir import check_index
+from .options import MAX_LIMIT, SORTS
+from .people import PersonDirectory, PersonList, load_person_list
+from .query import Node, build_query
 from .results import IndexStats, MeetingRecord, SearchPage, TurnRecord
-from .resultset import MAX_LIMIT, SORTS, ResultSet, check_paging
+from .resultset import ResultSet, check_paging
+from .settings import Settings, settings_for
 from .snapshot import Snapshot
+from .tally import person_count
 
 __all__ = ["SearchEngine", "ResultSet", "SORTS", "MAX_LIMIT", "PAGE_CACHE_SIZE"]
 
@@ -60,8 +64,20 @@ class SearchEngine:
     searches then read only postings and in-memory arrays.
     """
 
-    def __init__(self, index_dir: str | os.PathLike, *, cache_size: int = PAGE_CACHE_SIZE):
-        self.index_dir = Path(index_dir)
+    def __init__(
+        self,
+        index_dir: str | os.PathLike | None = None,
+        *,
+        settings: Settings | None = None,
+        cache_size: int = PAGE_CACHE_SIZE,
+    ):
+        """Open the index in ``index_dir`` (default: ``settings.index_dir``).
+
+        ``settings`` gives the extra alias and person list files (default: none). Raises
+        IndexNotFound or IndexOutdated when the folder holds no usable index.
+        """
+        self.settings = settings_for(index_dir, settings)
+        self.index_dir = self.settings.index_dir
         self.cache_size = cache_size
         self._lock = threading.RLock()
         self._pages: OrderedDict[tuple, SearchPage] = OrderedDict()
@@ -111,6 +127,7 @@ class SearchEngine:
                     snap.close()
 
     def close(self) -> None:
+        """Close the index files (once no search still reads them); the engine is then done."""
         with self._lock:
             self._retire(self._snapshot)
 
@@ -127,23 +144,35 @@ class SearchEngine:
     ) -> "ResultSet":
         """Evaluate ``query`` (with the option filters) into the full set of matching turns.
 
-        ``speaker`` (substring of the speaker label), ``since`` and ``until`` (YYYY, YYYY-MM or
+        ``speaker`` (substring of the speaker label or of the person's name), ``since`` and ``until`` (YYYY, YYYY-MM or
         YYYY-MM-DD) narrow the query; ``aliases`` expands terms with the alias list
         (:mod:`indexer.aliases`). Raises QueryError for malformed queries or options.
         """
-        tree = self.build_tree(query, speaker=speaker, since=since, until=until)
+        tree = build_query(query, speaker=speaker, since=since, until=until)
         if aliases:
-            from .aliases import expand_tree
+            from .aliases import expand_tree, load_aliases
 
-            tree = expand_tree(tree)
+            tree = expand_tree(tree, load_aliases(self.settings.query.alias_files))
         return self.run_tree(tree, query)
 
     def run_tree(self, tree: Node, query: str = "") -> "ResultSet":
         """Evaluate an already built query tree (``query`` is the text reported with it)."""
+        person_list = self.person_list()
         with self._use() as snap:
-            evaluator = Evaluator(snap)
+            people = snap.people(person_list)
+            evaluator = Evaluator(snap, people)
             matches = evaluator.evaluate(tree, None)
-        return ResultSet(snap, query, tree, matches.docs, matches.scores, evaluator)
+        return ResultSet(snap, query, tree, matches.docs, matches.scores, evaluator, people)
+
+    # --- persons ---------------------------------------------------------------------------
+
+    def person_list(self) -> PersonList:
+        """The person list in effect: the bundled one and the settings' files (re-read when edited)."""
+        return load_person_list(self.settings.people.person_files)
+
+    def people(self) -> PersonDirectory:
+        """Who the speaker labels of the current index are (see :mod:`indexer.people`)."""
+        return self.snapshot().people(self.person_list())
 
     def search(
         self,
@@ -168,8 +197,11 @@ class SearchEngine:
         if aliases:
             from .aliases import alias_version
 
-            aliases = alias_version()  # an edited alias list must not be answered from the cache
-        key = (generation, query, page, limit, speaker, since, until, sort, aliases)
+            # An edited alias list must not be answered from the cache.
+            aliases = alias_version(self.settings.query.alias_files)
+        # Persons come from the person list: an edited list must not be answered from the cache.
+        people_version = self.person_list().version
+        key = (generation, query, page, limit, speaker, since, until, sort, aliases, people_version)
         with self._lock:
             cached = self._pages.get(key)
             if cached is not None:
@@ -184,25 +216,8 @@ class SearchEngine:
                     self._pages.popitem(last=False)
         return answer
 
-    @staticmethod
-    def build_tree(query: str, *, speaker: str | None = None, since: str | None = None, until: str | None = None) -> Node:
-        """The query tree for ``query`` with the option filters ANDed on."""
-        tree = parse_query(query)
-        extra: list[Node] = []
-        if speaker is not None:
-            check_text(speaker, "speaker")
-        if speaker is not None and speaker.strip():
-            extra.append(Field("speaker", speaker.strip(), None))
-        if since or until:
-            low = parse_date_range(f"{since}..", None).since if since else None
-            high = parse_date_range(f"..{until}", None).until if until else None
-            if low and high and low > high:
-                raise QueryError(f"since {since} is after until {until}")
-            extra.append(DateRange(low, high, None))
-        if extra:
-            children = tree.children if isinstance(tree, And) else (tree,)
-            tree = And(tuple(children) + tuple(extra))
-        return tree
+    #: The query tree for a query and its option filters (see :func:`indexer.query.build_query`).
+    build_tree = staticmethod(build_query)
 
     def speaker_labels(self, prefix: str = "", limit: int = 20) -> list[str]:
         """Speaker labels containing ``prefix`` (folded), most frequent first: suggestions."""
@@ -214,12 +229,13 @@ class SearchEngine:
     # --- meetings and statistics ------------------------------------------------------------
 
     def meeting(self, meeting_id: str) -> MeetingRecord:
-        """The whole meeting ``meeting_id`` (raises MeetingNotFound)."""
+        """The whole meeting ``meeting_id`` (raises MeetingNotFound), each turn with its person."""
+        person_list = self.person_list()
         with self._use() as snap:
-            return self._meeting(snap, meeting_id)
+            return self._meeting(snap, meeting_id, snap.people(person_list))
 
     @staticmethod
-    def _meeting(snap: Snapshot, meeting_id: str) -> MeetingRecord:
+    def _meeting(snap: Snapshot, meeting_id: str, people: PersonDirectory) -> MeetingRecord:
         if meeting_id not in snap.meeting_docnum:
             raise MeetingNotFound(f"no meeting with id '{meeting_id}'")
         docs = snap.meeting_turns(meeting_id).tolist()
@@ -234,6 +250,7 @@ class SearchEngine:
                 organisation=fields.get("organisation", ""),
                 section=fields.get("section", ""),
                 text=snap.text(g),
+                person=people.person_of(snap.speaker(g), meeting_id),
             )
             for g in sorted(docs, key=snap.turn)
             for fields in (labels[g],)
@@ -250,7 +267,17 @@ class SearchEngine:
             turns=turns,
         )
 
+    def meeting_versions(self) -> dict[str, str]:
+        """Meeting id -> content hash of every indexed meeting (a changed file has a new hash)."""
+        with self._use() as snap, snap.io_lock:
+            return {
+                mid: snap.reader.stored_fields(docnum).get("content_hash", "")
+                for mid, docnum in snap.meeting_docnum.items()
+            }
+
     def stats(self) -> IndexStats:
+        """What the index holds: meetings, turns, speakers (distinct labels), persons, dates,
+        segments, size, generation."""
         snap = self.snapshot()
         dates = sorted(d for _, d, _ in snap.meetings.values() if d)
         size = sum(f.stat().st_size for f in self.index_dir.iterdir() if f.is_file())
@@ -259,6 +286,7 @@ class SearchEngine:
             meetings=len(snap.meetings),
             turns=snap.turn_count,
             speakers=len(snap.speaker_groups),
+            persons=person_count(snap, snap.people(self.person_list())),
             first_date=dates[0] if dates else "",
             last_date=dates[-1] if dates else "",
             segments=len(snap.segments),

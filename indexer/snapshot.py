@@ -34,9 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import bigram_counts, char_counts, fold, triple_counts
-from .docsets import EMPTY, distinct, intersect, member
-from .schema import INDEX_NAME
+from .docsets import EMPTY, distinct, intersect, member, union
+from .indexdir import open_index
+from .people import MeetingFacts, PersonDirectory, PersonList, person_key
 from .store import MeetingInfo, read_store
+from .whoosh_adapter import deleted_docs, segment_doc_frequency, segment_postings_array
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -84,6 +86,19 @@ def answered_by_postings(term: str) -> bool:
     return len(term) == 2 and term[0] != term[1] and term[0].isalnum() and term[1].isalnum()
 
 
+class _Column:
+    """One per-document value by document number (``snap.speakers[g]``), computed from the
+    arrays on access: code that asks about a few turns needs no per-turn Python list."""
+
+    __slots__ = ("_get",)
+
+    def __init__(self, get):
+        self._get = get
+
+    def __getitem__(self, g: int):
+        return self._get(g)
+
+
 class Segment:
     """One segment's reader and store, at its global document offset."""
 
@@ -93,7 +108,7 @@ class Segment:
         self.view = view
         self.slot_base = slot_base
         self.label_map = label_map  # local label number -> global label number
-        self.deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
+        self.deleted = deleted_docs(reader)
 
     @property
     def size(self) -> int:
@@ -104,10 +119,8 @@ class Snapshot:
     """One opened index generation: the Whoosh reader and the arrays searching needs."""
 
     def __init__(self, index_dir: Path):
-        from whoosh import index as whoosh_index
-
         self.index_dir = index_dir
-        self.ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+        self.ix = open_index(index_dir)
         self.generation = self.ix.latest_generation()
         self.reader = self.ix.reader()
         try:
@@ -137,6 +150,12 @@ class Snapshot:
         self.io_lock = threading.Lock()
         self._lazy_lock = threading.Lock()
         self._periods: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._people: dict[str, PersonDirectory] = {}
+        # Per-document values by document number, for code that asks one turn at a time.
+        self.meeting_ids = _Column(lambda g: self.slots[int(self.meeting_of[g])].meeting_id)
+        self.speakers = _Column(lambda g: self.labels[int(self.speaker_of[g])])
+        self.turns = _Column(lambda g: int(self.turn_of[g]))
+        self.lengths = _Column(lambda g: int(self.length_of[g]))
         self.users = 0
         self.retired = False
 
@@ -351,13 +370,77 @@ class Snapshot:
             return 1 + int(np.count_nonzero(slots[1:] != slots[:-1]))
         return len(distinct(slots, len(self.slots)))
 
+    # --- persons -------------------------------------------------------------------------------
+
+    def people(self, person_list: PersonList) -> PersonDirectory:
+        """Who the labels of this generation are, by ``person_list`` (built on first use: from
+        the distinct labels, so its cost grows with them, not with the turns)."""
+        directory = self._people.get(person_list.version)
+        if directory is None or directory.person_list is not person_list:
+            directory = PersonDirectory(person_list, self.meeting_facts)
+            with self._lazy_lock:
+                self._people = {person_list.version: directory}
+        return directory
+
+    def label_counts(self) -> dict[str, int]:
+        """Each distinct speaker label of the live turns (labels that fold alike once), with its
+        number of turns: from the label table, one step per label."""
+        return {written: turns for folded, (turns, written) in self.speaker_groups.items() if folded}
+
+    def meeting_facts(self, meeting_id: str) -> MeetingFacts:
+        """A meeting's distinct labels, the chair its header names and its title."""
+        docs = self.meeting_turns(meeting_id)
+        labels = tuple(dict.fromkeys(self.labels[i] for i in self.speaker_of[docs].tolist()))
+        chair = ""
+        complete = True
+        docnum = self.meeting_docnum.get(meeting_id)
+        if docnum is not None:
+            try:
+                with self.io_lock:
+                    chair = self.reader.stored_fields(docnum).get("chair", "")
+            except Exception:
+                # A snapshot a commit replaced is closed once no search uses it, while a page of
+                # its results may still be read: then the header is gone; say so, don't fail.
+                complete = False
+        title = self.meetings.get(meeting_id, ("", "", ""))[0]
+        return MeetingFacts(labels, chair, title, complete)
+
+    def persons(self, people: PersonDirectory) -> "PersonColumn":
+        """Who spoke each turn, by ``people`` (computed once per directory, see
+        :class:`PersonColumn`)."""
+        found = people.derived.get("column")
+        if found is None:
+            found = PersonColumn(self, people)
+            with self._lazy_lock:
+                people.derived["column"] = found
+        return found
+
+    def speaker_matches(self, value: str, people: PersonDirectory | None) -> np.ndarray:
+        """Live turns whose folded label contains ``value`` folded, or whose person's name does."""
+        folded = fold(value)
+        labels = np.fromiter((i for i, label in enumerate(self.folded_labels) if folded in label), np.int64)
+        docs = self.docs_of_labels(labels)
+        wanted = person_key(value)
+        if people is None or not wanted:
+            return docs
+        column = self.persons(people)
+        keys = np.fromiter((i for i, key in enumerate(column.keys) if wanted in key), np.int64)
+        if not len(keys):
+            return docs
+        return union([docs, column.docs_of(keys)])
+
+    @cached_property
+    def meeting_rank(self) -> dict[str, int]:
+        """Meeting id -> its place in result order (see :attr:`slot_rank`)."""
+        return {mid: int(self.slot_rank[slot]) for mid, slot in self.slot_of.items()}
+
     # --- postings ----------------------------------------------------------------------------
 
     def doc_frequency(self, fieldname: str, term: str) -> int:
         """Documents (deleted ones included) whose ``fieldname`` has ``term``."""
         tbytes = term.encode("utf-8")
         with self.io_lock:
-            return sum(seg.reader._terms.df(fieldname, tbytes) for seg in self.segments)
+            return sum(segment_doc_frequency(seg.reader, fieldname, tbytes) for seg in self.segments)
 
     def postings(self, fieldname: str, term: str, counts: bool = False):
         """Live documents whose ``fieldname`` has ``term`` (sorted), and with ``counts`` the
@@ -370,7 +453,7 @@ class Snapshot:
         parts, part_counts = [], []
         with self.io_lock:
             for seg in self.segments:
-                found = seg.reader._terms.postings_array(fieldname, tbytes)
+                found = segment_postings_array(seg.reader, fieldname, tbytes)
                 if found is not None:
                     ids, found_counts = found
                     parts.append(ids + seg.offset if seg.offset else ids)
@@ -462,3 +545,91 @@ class Snapshot:
         """For each of sorted ``docs``: is ``term`` a whole jieba word of it."""
         return member(docs, self.postings("words", term), self.size)
 
+
+
+class PersonColumn:
+    """Who spoke each turn of a snapshot, by one person directory, as arrays.
+
+    ``name_of[g]`` numbers the person's name as resolved for turn ``g`` (-1: the label names
+    nobody) in :attr:`names`; ``key_of_name`` maps a name to its person (:attr:`keys`, the
+    person keys). A label's person is resolved once per label, or, for the labels whose person
+    depends on the meeting (主席, a surname with a title), once per label and meeting.
+    """
+
+    def __init__(self, snap: Snapshot, people: PersonDirectory):
+        self.names: list[str] = []
+        self.keys: list[str] = []
+        name_numbers: dict[str, int] = {}
+        key_numbers: dict[str, int] = {}
+        key_of_name: list[int] = []
+
+        def number(name: str) -> int:
+            found = name_numbers.get(name)
+            if found is None:
+                found = name_numbers[name] = len(self.names)
+                self.names.append(name)
+                key = person_key(name)
+                key_of_name.append(key_numbers.setdefault(key, len(key_numbers)))
+                if key_of_name[-1] == len(self.keys):
+                    self.keys.append(key)
+            return found
+
+        label_name = np.full(max(len(snap.labels), 1), -1, np.int32)
+        scoped = np.zeros(max(len(snap.labels), 1), bool)
+        for label_number in np.flatnonzero(snap.label_turns).tolist():
+            label = snap.labels[label_number]
+            if not label:
+                continue
+            info = people.label(label)
+            if info.scoped:
+                scoped[label_number] = True
+            elif info.person:
+                label_name[label_number] = number(info.person)
+        self.name_of = label_name[snap.speaker_of]
+        self._resolve_scoped(snap, people, scoped, number)
+        self.key_of_name = np.array(key_of_name or [0], np.int64)
+        self._snap = snap
+        self._by_key: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _resolve_scoped(self, snap: Snapshot, people: PersonDirectory, scoped: np.ndarray, number) -> None:
+        """Turns whose label's person depends on the meeting: one resolution per (label,
+        meeting) pair."""
+        docs = snap.live[scoped[snap.speaker_of[snap.live]]]
+        if not len(docs):
+            return
+        width = max(len(snap.slots), 1)
+        keys = snap.speaker_of[docs].astype(np.int64) * width + snap.meeting_of[docs]
+        pairs = distinct(keys)
+        resolved = np.full(len(pairs), -1, np.int32)
+        for i, (label_number, slot) in enumerate(zip(*(part.tolist() for part in np.divmod(pairs, width)))):
+            person = people.person_of(snap.labels[label_number], snap.slots[slot].meeting_id)
+            if person:
+                resolved[i] = number(person)
+        self.name_of[docs] = resolved[np.searchsorted(pairs, keys)]
+
+    def person_of(self, docs: np.ndarray) -> np.ndarray:
+        """The person number (index into :attr:`keys`) of each of ``docs``; -1 for nobody."""
+        names = self.name_of[docs]
+        return np.where(names >= 0, self.key_of_name[np.maximum(names, 0)], -1)
+
+    def by_key(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The live turns with a person, grouped: (turns ordered by person then document, the
+        start of each person's run in them, each run's person number)."""
+        if self._by_key is None:
+            live = self._snap.live
+            persons = self.person_of(live)
+            spoken = persons >= 0
+            docs, persons = live[spoken], persons[spoken]
+            order = np.argsort(persons, kind="stable")
+            docs, persons = docs[order], persons[order]
+            starts = np.flatnonzero(np.concatenate(([True], persons[1:] != persons[:-1]))) if len(persons) else order[:0]
+            self._by_key = (docs, starts, persons[starts])
+        return self._by_key
+
+    def docs_of(self, keys: np.ndarray) -> np.ndarray:
+        """The live turns (sorted) of the persons numbered ``keys``."""
+        docs = self._snap.live
+        wanted = np.zeros(max(len(self.keys), 1), bool)
+        wanted[keys] = True
+        persons = self.person_of(docs)
+        return docs[(persons >= 0) & wanted[np.maximum(persons, 0)]]

@@ -14,18 +14,25 @@ Vocabulary (see shared/DESIGN.md):
   obey the same guarantees (no control characters, no empty text, no edge whitespace).
 
 Formats: :mod:`indexer.markdown_format` (PDIS/SayIt Markdown) and
-:mod:`indexer.record_format` (plain-text meeting records with a header table). The format
-modules import helpers from here, so this module imports them lazily (no import cycle).
+:mod:`indexer.record_format` (plain-text meeting records with a header table). They share the
+helpers of :mod:`indexer.cleaning` with this module; :func:`split_speaker` is in
+:mod:`indexer.labels` (searching uses it too).
 """
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import os
 import re
 import stat
 from dataclasses import dataclass
+
+from . import markdown_format, record_format
+from .cleaning import clean_text, make_date
+from .errors import CivicSearchError
+from .labels import split_speaker
+from .paths import readable_name
+from .settings import ENV_MAX_FILE_MB, MAX_FILE_MB
 
 __all__ = [
     "Turn", "Meeting", "TranscriptError", "decode_transcript", "parse_transcript",
@@ -35,6 +42,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Turn:
+    """One speaker's continuous remarks, as parsed (see the module's vocabulary)."""
+
     turn: int
     speaker: str
     speaker_name: str
@@ -45,6 +54,8 @@ class Turn:
 
 @dataclass(frozen=True)
 class Meeting:
+    """One transcript file as parsed: its metadata and turns (see the module's vocabulary)."""
+
     meeting_id: str
     title: str
     date: str
@@ -57,7 +68,7 @@ class Meeting:
     turns: tuple[Turn, ...]
 
 
-class TranscriptError(Exception):
+class TranscriptError(CivicSearchError):
     """A file that cannot be read as a transcript. str() is one line: '<path>: <reason>'."""
 
     def __init__(self, path: str, reason: str):
@@ -181,76 +192,6 @@ def decode_transcript(data: bytes, path: str = "<bytes>") -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# Text cleaning, dates, speaker labels (shared by both formats)
-
-# C0 controls except "\n" (tabs are handled before), DEL, C1 controls, stray BOMs, and lone
-# surrogates (undecodable bytes carried by text that did not come from decode_transcript).
-_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ufeff\ud800-\udfff]")
-
-
-def clean_text(text: str) -> str:
-    """Turn text as stored: tabs and NBSP become spaces, control characters go, each line is
-    stripped and empty lines dropped (so paragraphs are joined by exactly one "\\n")."""
-    text = text.replace("\t", " ").replace("\u00a0", " ")
-    text = _CONTROLS.sub("", text)
-    return "\n".join(line.strip() for line in text.split("\n") if line.strip())
-
-
-def make_date(year: int, month: int, day: int) -> str:
-    """ISO date, "" when the parts do not form a real date. Years below 1000 are ROC years."""
-    if year < 1000:
-        year += 1911
-    try:
-        return datetime.date(year, month, day).isoformat()
-    except ValueError:
-        return ""
-
-
-_PAREN = re.compile(r"^(?P<outer>.+?)\s*[（(](?P<inner>[^()（）]+)[)）]$")
-_LATIN = re.compile(r"[A-Za-z]")
-# Endings of organisation names (ministries, agencies, associations, companies, schools...).
-_ORG_END = re.compile(r"(?:部|署|局|處|司|院|會|所|中心|大學|學院|公司|辦公室|政府|團隊|聯盟|"
-                      r"基金會|協會|學會|公會|工會|科|室|組|隊|黨|館|社|廳|府)(?:代表)?$")
-
-
-def _org_like(text: str) -> bool:
-    return bool(_ORG_END.search(text)) and not _LATIN.search(text)
-
-
-def split_speaker(label: str) -> tuple[str, str]:
-    """Split a speaker label into (speaker_name, organisation).
-
-    Rules, first match wins (anything else: the whole label is the name, organisation ""):
-    1. ``org/name`` or ``org／name`` (plain-text records): split at the last slash.
-    2. ``role：name`` (e.g. ``空保處代表：許平和薦任科員``): name after, role/unit before.
-    3. ``name (org)`` / ``name（org）`` where the parenthesised part is CJK text ending like an
-       organisation (署, 部, 學會, 協會, ...): ``陳依婕 (中央健康保險署)``.
-    4. ``org（name）`` where the outer part ends like an organisation and the inner part is not
-       a note (補充說明...): ``國發會（Daniel Chiu）``.
-    So ``Richard Haddock (何立德)``, ``石怡佳(司儀)`` and ``經濟部(補充說明)`` stay whole.
-    """
-    label = " ".join(label.split())
-    for sep in ("/", "／"):
-        if sep in label:
-            org, _, name = label.rpartition(sep)
-            if org.strip() and name.strip():
-                return name.strip(), org.strip()
-    for sep in ("：", ":"):
-        if sep in label:
-            org, _, name = label.partition(sep)
-            if org.strip() and name.strip():
-                return name.strip(), org.strip()
-    m = _PAREN.match(label)
-    if m:
-        outer, inner = m.group("outer").strip(), m.group("inner").strip()
-        if _org_like(inner):
-            return outer, inner
-        if _org_like(outer) and "說明" not in inner:
-            return inner, outer
-    return label, ""
-
-
-# ---------------------------------------------------------------------------------------
 # Dispatch
 
 _MD_SPEAKER_HEADING = re.compile(r"^###[ \t]+\S.*[：:][ \t]*$", re.MULTILINE)
@@ -272,10 +213,7 @@ def parse_transcript(text: str, *, name: str) -> tuple[dict, list[Turn]]:
     treats that as an error.
     """
     base = readable_name(os.path.basename(name))
-    if is_markdown(text, base):
-        from . import markdown_format as fmt
-    else:
-        from . import record_format as fmt
+    fmt = markdown_format if is_markdown(text, base) else record_format
     fields, raw_turns = fmt.parse(text, base)
     meeting = {key: clean_text(str(fields.get(key, "") or "")).replace("\n", " ")
                for key in _MEETING_FIELDS}
@@ -284,7 +222,8 @@ def parse_transcript(text: str, *, name: str) -> tuple[dict, list[Turn]]:
         body = clean_text(body)
         if not body:
             continue  # never emit a turn with empty text
-        label = clean_text(label).replace("\n", " ")
+        # Control characters are removed only now, so a heading "唐鳳：<NUL>" still ends in a colon.
+        label = clean_text(label).replace("\n", " ").rstrip().rstrip("：:").rstrip()
         name_part, org = split_speaker(label) if label else ("", "")
         turns.append(Turn(turn=len(turns), speaker=label, speaker_name=name_part,
                           organisation=org, section=clean_text(section).replace("\n", " "),
@@ -292,50 +231,10 @@ def parse_transcript(text: str, *, name: str) -> tuple[dict, list[Turn]]:
     return meeting, turns
 
 
-#: Files larger than this are refused (the largest real transcript is about 0.2 MB; parsing
-#: takes about 7 bytes of memory per byte of file, indexing about 12).
-MAX_FILE_MB = 20.0
-MAX_FILE_ENV = "CIVIC_SEARCH_MAX_FILE_MB"
-
-
-def max_file_mb() -> float:
-    """The size limit in MB: ``$CIVIC_SEARCH_MAX_FILE_MB`` if set and valid, else MAX_FILE_MB."""
-    try:
-        megabytes = float(os.environ.get(MAX_FILE_ENV) or MAX_FILE_MB)
-    except ValueError:
-        return MAX_FILE_MB
-    return megabytes if megabytes > 0 else MAX_FILE_MB
-
-
-def max_file_bytes() -> int:
-    return int(max_file_mb() * 2**20)
-
-
-_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-def readable_name(name: str) -> str:
-    """A file name or path as text. Python carries bytes that are not UTF-8 in a file name as
-    lone surrogates, which cannot be stored or shown; such a path component is read as
-    Big5/CP950 (names from Taiwanese Windows archives) when it can be, else with U+FFFD."""
-    if not _LONE_SURROGATES.search(name):
-        return name
-    parts = []
-    for part in re.split(r"([/\\])", name):
-        if _LONE_SURROGATES.search(part):
-            raw = part.encode("utf-8", "surrogateescape") if not re.search("[\ud800-\udc7f]", part) else b""
-            try:
-                part = raw.decode("cp950") if raw else _LONE_SURROGATES.sub("\ufffd", part)
-            except UnicodeDecodeError:
-                part = raw.decode("utf-8", "replace")
-        parts.append(part)
-    return "".join(parts)
-
-
-def _read_bytes(path: str | os.PathLike, shown: str) -> bytes:
+def _read_bytes(path: str | os.PathLike, shown: str, max_file_mb: float) -> bytes:
     """The file's bytes; refuses folders, FIFOs and devices (without blocking on a FIFO) and
-    files over the size limit."""
-    limit = max_file_bytes()
+    files over ``max_file_mb``."""
+    limit = int(max_file_mb * 2**20)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         with os.fdopen(os.open(path, flags), "rb") as fh:
@@ -350,20 +249,22 @@ def _read_bytes(path: str | os.PathLike, shown: str) -> bytes:
     if size > limit or len(data) > limit:
         size = max(size, len(data))
         raise TranscriptError(shown, f"file too large ({size / 2**20:.1f} MB; the limit is "
-                                     f"{max_file_mb():g} MB, set {MAX_FILE_ENV} to change it)")
+                                     f"{max_file_mb:g} MB, set {ENV_MAX_FILE_MB} to change it)")
     return data
 
 
-def read_transcript(path: str | os.PathLike, *, meeting_id: str,
-                    source: str | None = None) -> Meeting:
+def read_transcript(path: str | os.PathLike, *, meeting_id: str, source: str | None = None,
+                    max_file_mb: float = MAX_FILE_MB) -> Meeting:
     """Read, hash, decode and parse one transcript file into a :class:`Meeting`.
 
+    ``source`` is the path as shown (default: ``path``); files over ``max_file_mb`` MB are
+    refused (:attr:`IndexingSettings.max_file_mb <indexer.settings.IndexingSettings.max_file_mb>`).
     Raises :class:`TranscriptError` (message ``'<source>: <reason>'``) when the file cannot
-    be read, is not a regular file, is over the size limit (:func:`max_file_bytes`), is empty,
-    is binary, or yields no turn with any text.
+    be read, is not a regular file, is over the size limit, is empty, is binary, or yields no
+    turn with any text.
     """
     shown = readable_name(str(path) if source is None else source)
-    data = _read_bytes(path, shown)
+    data = _read_bytes(path, shown, max_file_mb)
     if not data.strip():
         raise TranscriptError(shown, "empty file")
     text = decode_transcript(data, shown)

@@ -22,12 +22,11 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, request, url_for
 
-from indexer.errors import QueryError
-
-from .app import get_engine
+from .errors import install_json_errors
+from .helpers import require_query, run_query
 from .params import SearchParams
 
-bp = Blueprint("feeds", __name__)
+bp = install_json_errors(Blueprint("feeds", __name__, url_prefix="/feeds"))
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_LIMIT = 50
@@ -54,26 +53,16 @@ def rfc3339(date: str) -> str | None:
 
 
 def feed_title(params: SearchParams) -> str:
-    parts = []
-    if params.speaker:
-        parts.append(f"發言人：{params.speaker}")
-    if params.since:
-        parts.append(f"從 {params.since}")
-    if params.until:
-        parts.append(f"到 {params.until}")
-    if params.aliases:
-        parts.append("含同義詞")
-    where = f"（{'，'.join(parts)}）" if parts else ""
+    filters = params.filter_summary
+    where = f"（{filters}）" if filters else ""
     return f"「{params.q}」的最新發言{where}・會議逐字稿搜尋"
 
 
-@bp.get("/feeds/search.atom")
+@bp.get("/search.atom")
 def search_feed():
     """The newest turns matching the query as an Atom feed, one entry per turn (at most 50)."""
-    params = SearchParams.from_args(request.args)
-    if not params.q:
-        raise QueryError("empty query: type a word or phrase to search for")
-    result_set = get_engine().run(params.q, **params.filters)
+    params = require_query(SearchParams.from_args(request.args))
+    result_set = run_query(params)
     hits = result_set.page(page=1, limit=FEED_LIMIT, sort="date").hits
     aliases = 1 if params.aliases else None
 

@@ -24,19 +24,17 @@ from urllib.parse import unquote as unquote_path
 
 import pytest
 
-from indexer.build import build_index
 from search_web import create_app
 
+from conftest import EMBED_ORIGIN as ORIGIN
 from hardening import (
     assert_json_error,
     assert_no_traceback,
     assert_security_headers,
     get_routes,
     index_files,
-    write_transcript,
 )
 
-ORIGIN = "https://intranet.example.org"
 # A file name is a meeting id: this one becomes '"><svg-onload=alert(1)>'.
 HOSTILE_FILE = '"><svg onload=alert(1)>.md'
 HOSTILE_ID = '"><svg-onload=alert(1)>'
@@ -58,6 +56,13 @@ HOSTILE_RECORD = (
     "王主席：\n"
     "記錄格式的 alert(14) 發言。\n"
 )
+#: A person whose label holds markup (decoded from entities), for the person routes.
+HOSTILE_PERSON = "王大明"
+HOSTILE_PERSON_MD = """# 2022-03-05 人物 alert
+
+### 王大明（&lt;b onmouseover=alert&gt;）：
+有 alert(16) 的 &lt;b&gt;發言&lt;/b&gt; 與 &lt;img src=x onerror=alert(17)&gt;。
+"""
 #: Elements that transcript text must never become.
 FORBIDDEN_TAGS = {"img", "svg", "iframe", "object", "embed", "textarea", "b", "math", "video", "audio", "base"}
 HOSTILE_QUERIES = [
@@ -110,28 +115,15 @@ def assert_safe_html(text: str) -> Page:
 
 
 @pytest.fixture(scope="module")
-def hostile_index(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hostile-corpus")
-    write_transcript(folder, HOSTILE_FILE, HOSTILE_MD)
-    (folder / "紀錄-alert.txt").write_text(HOSTILE_RECORD, encoding="utf-8")
-    directory = tmp_path_factory.mktemp("hostile-index")
-    report = build_index([folder], directory, workers=1)
-    assert not report.skipped, report.skipped
-    return directory
+def hostile_index(make_index):
+    return make_index("hostile", {HOSTILE_FILE: HOSTILE_MD, "紀錄-alert.txt": HOSTILE_RECORD,
+                                  "2022-03-05-人物-alert.md": HOSTILE_PERSON_MD})
 
 
 @pytest.fixture(scope="module")
-def app(hostile_index):
-    app = create_app({"INDEX_DIR": str(hostile_index), "EMBED_ORIGINS": [ORIGIN], "URL_PREFIX": ""})
-    yield app
-    engine = app.config.get("ENGINE")
-    if engine is not None:
-        engine.close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+def app(make_app, hostile_index):
+    """The web app over the hostile index (``client`` is the shared fixture over this app)."""
+    return make_app({"INDEX_DIR": str(hostile_index), "EMBED_ORIGINS": [ORIGIN], "URL_PREFIX": ""})
 
 
 def test_the_fixture_is_as_hostile_as_intended(app, client):
@@ -139,7 +131,7 @@ def test_the_fixture_is_as_hostile_as_intended(app, client):
     assert record["title"] == '<script>alert("title")</script>'
     assert [t["speaker"] for t in record["turns"]] == ["<img src=x onerror=alert(4)>", '主席" onmouseover="alert(7)']
     with app.app_context():
-        from search_web.app import get_engine
+        from search_web.helpers import get_engine
 
         assert get_engine().meeting(HOSTILE_ID).turns[0].section.startswith("<iframe src=javascript:alert(3)>")
     assert "<svg onload=alert(5)>" in record["turns"][0]["text"]
@@ -149,7 +141,8 @@ def test_the_fixture_is_as_hostile_as_intended(app, client):
 
 
 def route_urls(app) -> list[str]:
-    """One URL per GET route, the meeting routes with each hostile meeting."""
+    """One URL per GET route, the meeting routes with each hostile meeting, the person routes
+    with the hostile record's person."""
     urls = []
     for rule, arguments in get_routes(app):
         if not arguments:
@@ -157,7 +150,24 @@ def route_urls(app) -> list[str]:
         elif arguments == ("meeting_id",):
             for mid in (HOSTILE_ID, "紀錄-alert"):
                 urls.append(rule.replace("<meeting_id>", quote(mid, safe="")))
+        elif arguments == ("name",):
+            urls.append(rule.replace("<name>", quote(HOSTILE_PERSON, safe="")))
+        elif arguments == ("token",):
+            continue  # the alerts' signed links: their own tests send forged and expired ones
+        else:
+            raise AssertionError(f"a route this sweep does not know how to fill: {rule}")
     return urls
+
+
+@pytest.mark.parametrize("name", ['<script>alert(30)</script>', '"><img src=x onerror=alert(31)>', "王大明\x00",
+                                  "\u202e王大明", "..", "%2e%2e"])
+def test_person_routes_refuse_hostile_names(client, name):
+    page = client.get("/people/" + quote(name, safe=""))
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert_safe_html(page.get_data(as_text=True))
+    api = client.get("/api/people/" + quote(name, safe=""))
+    assert api.status_code == 404 and api.get_json()["ok"] is False
+    assert_no_traceback(api.get_data(as_text=True))
 
 
 @pytest.mark.parametrize("query", HOSTILE_QUERIES)
@@ -258,7 +268,7 @@ def test_security_headers_on_every_kind_of_response(client):
 
 
 def test_frame_ancestors_follow_the_configuration(hostile_index, app):
-    bare = create_app({"INDEX_DIR": str(hostile_index), "ENGINE": app.config.get("ENGINE") or None, "EMBED_ORIGINS": []})
+    bare = create_app({"INDEX_DIR": str(hostile_index), "ENGINE": app.extensions["civic_search"].engine, "EMBED_ORIGINS": []})
     for _, response in response_kinds(bare.test_client()):
         assert_security_headers(response, ())
     two = ["https://a.example", "http://b.example:8080"]
@@ -313,18 +323,28 @@ def test_static_files_stay_in_the_static_folder(client, raw):
 # --- no endpoint changes the index ----------------------------------------------------------------
 
 
+#: Forms that take POST (CSRF-protected; their own tests are in tests/test_alerts_web.py).
+FORM_ROUTES = {"/alerts/subscribe"}
+
+
 def test_no_method_other_than_get_is_accepted(app, client, hostile_index):
     before = index_files(hostile_index)
     for url in route_urls(app) + ["/static/embed.js"]:
+        allowed = {"GET", "HEAD", "OPTIONS"} | ({"POST"} if url in FORM_ROUTES else set())
         for method in ("POST", "PUT", "DELETE", "PATCH"):
             response = client.open(url, method=method, data={"q": "x"})
+            if method in allowed:  # a form's POST without its CSRF token: refused, nothing written
+                assert response.status_code == 400 and "表單已失效" in response.get_data(as_text=True)
+                continue
             assert response.status_code == 405, (method, url, response.status_code)
-            assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "OPTIONS"}
+            assert set(response.headers["Allow"].replace(" ", "").split(",")) == allowed
             assert_security_headers(response, (ORIGIN,))
             if url.startswith(("/api/", "/export", "/kwic.", "/feeds/", "/healthz")):
                 assert_json_error(response, 405)
             else:
-                assert response.mimetype == "text/html" and "不支援這個操作" in response.get_data(as_text=True)
+                text = response.get_data(as_text=True)
+                assert response.mimetype == "text/html" and "不支援這個操作" in text
+                assert f"只接受 {'、'.join(sorted(allowed - {'HEAD', 'OPTIONS'}))} 請求" in text
     assert index_files(hostile_index) == before
 
 
@@ -397,7 +417,7 @@ def test_embed_widget_shows_hostile_results_as_text(app, hostile_index):
 
     host = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Host)
     origin = f"http://127.0.0.1:{host.server_address[1]}"
-    widget_app = create_app({"INDEX_DIR": str(hostile_index), "ENGINE": app.config.get("ENGINE"), "EMBED_ORIGINS": [origin]})
+    widget_app = create_app({"INDEX_DIR": str(hostile_index), "ENGINE": app.extensions["civic_search"].engine, "EMBED_ORIGINS": [origin]})
     server = create_server(widget_app, host="127.0.0.1", port=0, threads=2)
     base = f"http://127.0.0.1:{server.effective_port}"
     host_pages["/w.html"] = (

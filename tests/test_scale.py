@@ -13,6 +13,7 @@ import indexer.fileio
 import indexer.store
 from indexer.analysis import fold
 from indexer.build import build_index
+from indexer.people import person_key
 from indexer.search import SearchEngine
 from indexer.snapshot import Snapshot
 from indexer.store import StoreView
@@ -54,11 +55,13 @@ def reference(result_set) -> dict:
         entry[0] += 1
         entry[1].add(info.meeting_id)
         entry[2] += occurrences(g)
-        label = snap.speaker(g)
-        entry = speakers.setdefault(label, [0, set(), 0, [], label])
+        label, person = snap.speaker(g), result_set.person(g)
+        key = ("person", person_key(person)) if person else ("label", label)
+        entry = speakers.setdefault(key, [0, set(), 0, [], person or label, person, {}])
         entry[0] += 1
         entry[1].add(info.meeting_id)
         entry[2] += occurrences(g)
+        entry[6][label] = entry[6].get(label, 0) + 1
         if info.date:
             entry[3].append(info.date)
     return {
@@ -66,8 +69,12 @@ def reference(result_set) -> dict:
         "date": sorted(scores, key=position),
         "groups": [(mid, len(docs), docs[:3]) for mid, docs in groups.items()],
         "periods": sorted((p, n, len(m), o) for p, (n, m, o) in periods.items()),
-        "speakers": sorted(((label, n, len(m), o, min(d, default=""), max(d, default=""))
-                            for n, m, o, d, label in speakers.values()), key=lambda s: (-s[3], -s[1], s[0])),
+        "speakers": [
+            (person or sorted(labels.items(), key=lambda kv: (-kv[1], kv[0]))[0][0], n, len(m), o,
+             min(d, default=""), max(d, default=""), person,
+             sorted(labels.items(), key=lambda kv: (-kv[1], kv[0])))
+            for n, m, o, d, name, person, labels in sorted(speakers.values(), key=lambda s: (-s[2], -s[0], s[4]))
+        ],
         "occurrences": {g: occurrences(g) for g in scores},
     }
 
@@ -88,12 +95,13 @@ def test_every_view_equals_the_per_turn_reference(engine, query):
         (mid, n, [(snap.meeting_id(g), snap.turn(g)) for g in docs]) for mid, n, docs in want["groups"]
     ]
     assert [(p.period, p.turns, p.meetings, p.occurrences) for p in result_set.by_period("year")] == want["periods"]
-    assert [(s.speaker, s.turns, s.meetings, s.occurrences, s.first_date, s.last_date)
+    assert [(s.speaker, s.turns, s.meetings, s.occurrences, s.first_date, s.last_date, s.person,
+             [(entry["label"], entry["turns"]) for entry in s.labels])
             for s in result_set.by_speaker()] == want["speakers"]
-    assert [(s.speaker_name, s.organisation) for s in result_set.by_speaker()] == [
-        split_speaker(s[0]) if s[0] else ("", "") for s in want["speakers"]
-    ]
-    counts = dict(zip(result_set.docs.tolist(), result_set.occurrence_counts.tolist()))
+    for s in result_set.by_speaker():
+        name, organisation = split_speaker(s.labels[0]["label"]) if s.labels[0]["label"] else ("", "")
+        assert s.speaker_name == (s.person or name)
+    counts = dict(zip(result_set.docs.tolist(), result_set.occurrence_array.tolist()))
     assert counts == want["occurrences"]
 
 
