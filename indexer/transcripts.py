@@ -41,6 +41,7 @@ class Turn:
     organisation: str
     section: str
     text: str
+    page: int | None = None  # 1-based page the turn starts on (paged formats: PDF)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Meeting:
     source: str
     content_hash: str
     turns: tuple[Turn, ...]
+    format: str = ""  # md, txt, odt, docx, doc, pdf, html
 
 
 class TranscriptError(Exception):
@@ -277,10 +279,16 @@ def parse_transcript(text: str, *, name: str) -> tuple[dict, list[Turn]]:
     else:
         from . import record_format as fmt
     fields, raw_turns = fmt.parse(text, base)
+    return clean_record(fields, raw_turns)
+
+
+def clean_record(fields: dict, raw_turns: list[tuple]) -> tuple[dict, list[Turn]]:
+    """Meeting fields and numbered, cleaned turns from a format's raw turns ``(label, section,
+    text[, page])``: empty turns dropped, labels split, text cleaned."""
     meeting = {key: clean_text(str(fields.get(key, "") or "")).replace("\n", " ")
                for key in _MEETING_FIELDS}
     turns: list[Turn] = []
-    for label, section, body in raw_turns:
+    for label, section, body, *page in raw_turns:
         body = clean_text(body)
         if not body:
             continue  # never emit a turn with empty text
@@ -288,7 +296,7 @@ def parse_transcript(text: str, *, name: str) -> tuple[dict, list[Turn]]:
         name_part, org = split_speaker(label) if label else ("", "")
         turns.append(Turn(turn=len(turns), speaker=label, speaker_name=name_part,
                           organisation=org, section=clean_text(section).replace("\n", " "),
-                          text=body))
+                          text=body, page=page[0] if page else None))
     return meeting, turns
 
 
@@ -355,23 +363,52 @@ def _read_bytes(path: str | os.PathLike, shown: str) -> bytes:
 
 
 def read_transcript(path: str | os.PathLike, *, meeting_id: str,
-                    source: str | None = None) -> Meeting:
-    """Read, hash, decode and parse one transcript file into a :class:`Meeting`.
+                    source: str | None = None, office=None) -> Meeting:
+    """Read, hash, recognise, extract and parse one meeting record file into a :class:`Meeting`.
+
+    The kind comes from the content (:mod:`indexer.documents.sniff`): ODT, DOCX, DOC, PDF and
+    HTML go through their extractor and the record reader (``office``, an
+    :class:`~indexer.documents.OfficeSettings`, gives the limits and LibreOffice; default
+    settings when None); other text is a Markdown or plain-text transcript.
 
     Raises :class:`TranscriptError` (message ``'<source>: <reason>'``) when the file cannot
     be read, is not a regular file, is over the size limit (:func:`max_file_bytes`), is empty,
-    is binary, or yields no turn with any text.
+    is binary, is a document that cannot be read (encrypted, damaged, a scanned image, over a
+    limit), or yields no turn with any text.
     """
+    from .documents import sniff
+
     shown = readable_name(str(path) if source is None else source)
     data = _read_bytes(path, shown)
     if not data.strip():
         raise TranscriptError(shown, "empty file")
-    text = decode_transcript(data, shown)
-    if not clean_text(text):
-        raise TranscriptError(shown, "empty file (only whitespace)")
-    fields, turns = parse_transcript(text, name=os.fspath(path))
+    name = os.fspath(path)
+    try:
+        kind = sniff.kind_of(data, os.path.splitext(name)[1].lower())
+    except sniff.NotARecord as err:
+        raise TranscriptError(shown, f"not a meeting record: {err}") from None
+    if kind in sniff.OFFICE_KINDS:
+        fields, turns = _read_document(kind, data, name, shown, office)
+    else:
+        text = decode_transcript(data, shown)
+        if not clean_text(text):
+            raise TranscriptError(shown, "empty file (only whitespace)")
+        fields, turns = parse_transcript(text, name=name)
+        kind = "md" if is_markdown(text, readable_name(os.path.basename(name))) else "txt"
     if not turns:
         raise TranscriptError(shown, "no speaker turns and no speech found")
     return Meeting(meeting_id=meeting_id, source=shown,
                    content_hash=hashlib.sha256(data).hexdigest(), turns=tuple(turns),
-                   **fields)
+                   format=kind, **fields)
+
+
+def _read_document(kind: str, data: bytes, name: str, shown: str, office) -> tuple[dict, list[Turn]]:
+    from .documents import DocumentError, OfficeSettings, extract
+    from .documents.reader import read_document
+
+    try:
+        document = extract(kind, data, office or OfficeSettings())
+    except DocumentError as err:
+        raise TranscriptError(shown, str(err)) from None
+    fields, raw_turns = read_document(document, readable_name(os.path.basename(name)))
+    return clean_record(fields, raw_turns)
