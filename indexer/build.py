@@ -27,7 +27,8 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 
 from .errors import IndexLocked, IndexNotFound, IndexOutdated, IndexWriteError
-from .paths import bundled_corpus_dir, bundled_source_name, is_transcript_name
+from .documents import OfficeSettings
+from .paths import bundled_corpus_dir, bundled_source_name, is_documentation_name, is_transcript_name
 from .schema import INDEX_NAME, MEETING, SCHEMA_VERSION, TurnCodec, make_schema
 from .transcripts import readable_name
 from .writing import POOL_LIMIT_MB, Job, Sink, commit, index_jobs, lean, run_workers
@@ -57,6 +58,8 @@ class IndexReport:
     unchanged: int = 0
     turns: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    #: files in scanned folders that hold no meeting record, by extension (".xlsx": 12)
+    ignored: dict[str, int] = field(default_factory=dict)
     rebuilt: bool = False
     seconds: float = 0.0
 
@@ -74,6 +77,9 @@ class IndexReport:
             )
         if self.skipped:
             line += f"; skipped {len(self.skipped)} files"
+        if self.ignored:
+            counts = sorted(self.ignored.items(), key=lambda kv: (-kv[1], kv[0]))
+            line += "; ignored " + ", ".join(f"{n} {suffix}" for suffix, n in counts)
         return f"{line} ({self.seconds:.1f} s)."
 
 
@@ -161,12 +167,38 @@ def _display_path(root_given: str, root: Path, path: Path) -> str:
     return readable_name(os.path.join(root_given, path.relative_to(root).as_posix()))
 
 
-def scan(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[Path], list[Skipped]]:
-    """Files to index under ``paths`` as (path, display path), the scanned folders, and
-    unreadable entries. Folders are walked without following symlinked folders (no loops)."""
-    files: list[tuple[Path, str]] = []
-    folders: list[Path] = []
-    problems: list[Skipped] = []
+@dataclass
+class ScanResult:
+    """What a scan found: files to index as (path, display path), the folders walked, entries
+    that could not be read, and files ignored as holding no record (count by extension)."""
+
+    files: list[tuple[Path, str]] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)
+    problems: list[Skipped] = field(default_factory=list)
+    ignored: dict[str, int] = field(default_factory=dict)
+
+    def __iter__(self):
+        """Unpacks as ``files, folders, problems`` (what scan() returned before it counted
+        ignored files)."""
+        return iter((self.files, self.folders, self.problems))
+
+
+def _wanted(path: Path) -> bool:
+    """Whether a file met in a folder is read: by its extension, or else by its first bytes
+    (a record saved without, or with a wrong, extension). Only files with an unknown extension
+    are opened here, so re-checking a folder of transcripts costs no extra reads."""
+    if is_transcript_name(path):
+        return True
+    from .documents.sniff import OFFICE_KINDS, file_kind
+
+    return file_kind(path, path.suffix.lower()) in OFFICE_KINDS
+
+
+def scan(paths: Iterable[str | Path]) -> ScanResult:
+    """Files to index under ``paths`` (see :class:`ScanResult`). Folders are walked without
+    following symlinked folders (no loops); a file named on its own is always read."""
+    result = ScanResult()
+    files, folders, problems = result.files, result.folders, result.problems
     seen: set[Path] = set()
     for given in paths:
         given_str = str(given)
@@ -188,22 +220,38 @@ def scan(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[Path
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 path = Path(folder) / name
-                if is_transcript_name(path) and path not in seen:
+                if path in seen or is_documentation_name(path):
+                    continue
+                if _wanted(path):
                     seen.add(path)
                     files.append((path, _display_path(given_str, root, path)))
-    return files, folders, problems
+                else:
+                    suffix = readable_name(path.suffix.lower()) or "(no extension)"
+                    result.ignored[suffix] = result.ignored.get(suffix, 0) + 1
+    return result
 
 
-def _hash_file(path: Path) -> str:
+def _blocks_of(path: str | Path):
+    """The bytes of a regular file, a MB at a time; OSError when it is not one."""
     # Non-blocking open: a FIFO named like a transcript must not hang the run.
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(f"not a regular file: {path}")
-        digest = hashlib.sha256()
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+        yield from iter(lambda: handle.read(1 << 20), b"")
+
+
+def hash_file(path: str | Path) -> str:
+    """sha256 of a file's bytes (what a meeting's content hash is); OSError if unreadable."""
+    digest = hashlib.sha256()
+    for block in _blocks_of(path):
+        digest.update(block)
     return digest.hexdigest()
+
+
+def read_regular_file(path: str | Path) -> bytes:
+    """A regular file's bytes (OSError for a folder, FIFO or device, or if unreadable)."""
+    return b"".join(_blocks_of(path))
 
 
 _ID_UNSAFE = re.compile(r"[\s/\\?#%&+\x00-\x1f\x7f-\x9f]+")
@@ -240,11 +288,15 @@ def build_index(
     progress: bool = False,
     wait: float = 0.0,
     on_skip: Callable[[Skipped], None] | None = None,
+    office: OfficeSettings | None = None,
 ) -> IndexReport:
     """Bring the index in ``index_dir`` up to date with ``paths`` (default: the bundled corpus).
 
     Returns what was done; files that could not be read are listed in ``report.skipped`` (and
-    passed to ``on_skip`` as they happen). Raises IndexLocked when another indexer is writing.
+    passed to ``on_skip`` as they happen), files in the folders that hold no record are counted
+    in ``report.ignored``. ``office`` sets the limits for office documents and where LibreOffice
+    is (default: :class:`~indexer.documents.OfficeSettings`). Raises IndexLocked when another
+    indexer is writing.
     """
     started = time.monotonic()
     index_dir = Path(index_dir)
@@ -257,10 +309,12 @@ def build_index(
         if on_skip:
             on_skip(item)
 
-    files, folders, problems = scan(paths)
-    for problem in problems:
+    found = scan(paths)
+    files, folders = found.files, found.folders
+    for problem in found.problems:
         skip(problem.path, problem.reason)
     report.scanned = len(files)
+    report.ignored = found.ignored
 
     try:
         ix, fresh = _open_or_create(index_dir)
@@ -277,7 +331,8 @@ def build_index(
     try:
         jobs, removed_ids = _plan(writer, files, folders, rebuild, report)
         sink = Sink(writer)
-        indexed_ids, segments = _run_jobs(sink, index_dir, jobs, workers, progress, report, skip)
+        indexed_ids, segments = _run_jobs(sink, index_dir, jobs, workers, progress, report, skip,
+                                          office or OfficeSettings())
         # Delete old versions only now: a changed file that no longer parses keeps its old
         # version in the index (and is reported), rather than vanishing.
         for job in jobs:
@@ -325,7 +380,7 @@ def _plan(writer, files, folders, rebuild, report):
         if key in present:
             continue  # a second path (a symlink) to a file already planned
         try:
-            digest = _hash_file(path)
+            digest = hash_file(path)
             size = path.stat().st_size
         except OSError:
             # Unreadable now: let the job read it again and report why, path and all.
@@ -353,7 +408,8 @@ def _plan(writer, files, folders, rebuild, report):
     return jobs, removed
 
 
-def _run_jobs(sink: Sink, index_dir: Path, jobs, workers, progress, report, skip) -> tuple[set[str], list]:
+def _run_jobs(sink: Sink, index_dir: Path, jobs, workers, progress, report, skip,
+              office: OfficeSettings) -> tuple[set[str], list]:
     """Index the jobs; returns the meeting ids indexed and the segments written by workers."""
     from tqdm import tqdm
 
@@ -379,9 +435,9 @@ def _run_jobs(sink: Sink, index_dir: Path, jobs, workers, progress, report, skip
     segments = []
     try:
         if workers <= 1 or len(jobs) < 2 or total_bytes < PARALLEL_MIN_BYTES:
-            index_jobs(sink, jobs, on_result)
+            index_jobs(sink, jobs, on_result, office)
         else:
-            segments = run_workers(str(index_dir), _split_jobs(jobs, workers), on_result)
+            segments = run_workers(str(index_dir), _split_jobs(jobs, workers), on_result, office)
     finally:
         bar.close()
     return indexed, segments

@@ -128,8 +128,9 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @handle_errors
 def index(paths, index_dir, rebuild, strict, workers, wait, quiet) -> None:
-    """Index transcripts in PATHS (files or folders; default: the bundled corpus)."""
+    """Index meeting records in PATHS (files or folders; default: the bundled corpus)."""
     from .build import build_index, dictionary_outdated, index_exists
+    from .documents import OfficeSettings
 
     directory = _index_dir(index_dir)
     if not rebuild and index_exists(directory) and dictionary_outdated(directory):
@@ -143,6 +144,7 @@ def index(paths, index_dir, rebuild, strict, workers, wait, quiet) -> None:
         progress=not quiet and sys.stderr.isatty(),
         wait=wait,
         on_skip=_echo_skip,
+        office=OfficeSettings.from_environ(os.environ),
     )
     click.echo(report.summary())
     if strict and report.skipped:
@@ -260,6 +262,7 @@ def show(meeting_id, index_dir, as_json) -> None:
         ("Chair", meeting.chair),
         ("Recorder", meeting.recorder),
         ("Source", meeting.source),
+        ("Format", meeting.format),
     ):
         if value:
             click.echo(f"{label}: {value}")
@@ -268,7 +271,8 @@ def show(meeting_id, index_dir, as_json) -> None:
         if turn.section and turn.section != section:
             section = turn.section
             click.echo(f"\n== {section}")
-        click.echo(f"\n[{turn.turn}] {turn.speaker or '(no speaker)'}")
+        page = f"  (page {turn.page})" if turn.page else ""
+        click.echo(f"\n[{turn.turn}] {turn.speaker or '(no speaker)'}{page}")
         click.echo(turn.text)
 
 

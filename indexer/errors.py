@@ -27,6 +27,10 @@ class MeetingNotFound(CivicSearchError):
     """No meeting with the given id."""
 
 
+class SourceUnavailable(CivicSearchError):
+    """A meeting's original file is gone, or has changed since it was indexed."""
+
+
 class QueryError(CivicSearchError):
     """A query that cannot be read. ``position`` is 1-based in the query string, or None."""
 

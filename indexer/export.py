@@ -14,8 +14,10 @@ import html
 from typing import IO, Iterable
 from urllib.parse import quote
 
+from .results import without_unknown_page
+
 #: The columns, in order (also the keys of each row).
-COLUMNS = ("meeting_id", "title", "date", "speaker", "turn", "left", "match", "right", "link")
+COLUMNS = ("meeting_id", "title", "date", "speaker", "turn", "page", "left", "match", "right", "link")
 CONTEXT_WIDTH = 30
 FILTER_ONLY_LENGTH = 60
 #: Cells starting with these could run as formulas in a spreadsheet; they get a leading "'".
@@ -52,12 +54,14 @@ def export_rows(result_set, base_url: str = "", sort: str = "relevance") -> list
                 "date": hit.date,
                 "speaker": hit.speaker,
                 "turn": hit.turn,
+                "page": hit.page,
                 "left": left,
                 "match": match,
                 "right": right,
                 "link": meeting_link(base_url, hit.meeting_id, result_set.query, hit.turn),
             }
         )
+        without_unknown_page(rows[-1])
     return rows
 
 
@@ -77,4 +81,4 @@ def write_csv(rows: Iterable[dict], stream: IO[str]) -> None:
     writer = csv.DictWriter(stream, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell(row.get(k, "")) for k in COLUMNS})
+        writer.writerow({k: _cell(row.get(k, "")) for k in COLUMNS})  # no page: an empty cell

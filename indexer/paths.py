@@ -9,7 +9,8 @@ INDEX_ENV = "CIVIC_SEARCH_INDEX"
 
 #: File names that document a corpus folder rather than hold a transcript.
 DOCUMENT_NAMES = frozenset({"readme", "sources", "license", "licence", "manifest", "changelog"})
-TRANSCRIPT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm"})
+#: Extensions read without looking inside first (the content still decides how a file is read).
+TRANSCRIPT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".odt", ".docx", ".doc", ".pdf"})
 
 
 def default_index_dir() -> Path:
@@ -40,11 +41,16 @@ def bundled_source_name(path: Path) -> str:
     return "corpus/" + path.relative_to(bundled_corpus_dir()).as_posix()
 
 
-def is_transcript_name(path: Path) -> bool:
-    """True for files that may hold a transcript (by suffix; docs and hidden files excluded)."""
+def is_documentation_name(path: Path) -> bool:
+    """True for files a folder scan passes over without a word: hidden files, editor backups
+    and the corpus's own documentation (README, SOURCES, LICENSE, MANIFEST, CHANGELOG)."""
     name = path.name
-    if name.startswith(".") or name.endswith("~"):
-        return False
-    if path.stem.lower() in DOCUMENT_NAMES:
+    return name.startswith(".") or name.endswith("~") or path.stem.lower() in DOCUMENT_NAMES
+
+
+def is_transcript_name(path: Path) -> bool:
+    """True for files that may hold a transcript by their extension (docs and hidden files
+    excluded). Files with other extensions are recognised by content (see indexer.build.scan)."""
+    if is_documentation_name(path):
         return False
     return path.suffix.lower() in TRANSCRIPT_SUFFIXES

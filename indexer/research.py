@@ -7,7 +7,8 @@ occurrence row
     One occurrence of a query term (not one turn: a turn that says a phrase three times gives
     three rows): ``meeting_id``, ``title``, ``date``, ``speaker``, ``turn``, ``left``, ``match``,
     ``right`` (plain text, ``width`` characters each side) and ``link`` (the turn's web address,
-    a path unless a base URL is given). The keys are :data:`indexer.export.COLUMNS`, so
+    a path unless a base URL is given); ``page`` (the page the turn starts on) only for paged
+    formats (PDF). The keys are :data:`indexer.export.COLUMNS`, so
     :func:`indexer.export.write_csv` writes them.
 period
     A year (``2022``) or a month (``2022-09``); :func:`timeline` lists every period from the
@@ -21,8 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .export import meeting_link
-from .results import PeriodCount
+from .export import COLUMNS, meeting_link
+from .results import PeriodCount, without_unknown_page
 from .snippets import contexts
 
 DEFAULT_WIDTH = 20
@@ -55,10 +56,9 @@ def occurrence_rows(result_set, *, width: int = DEFAULT_WIDTH, sort: str = "date
     ``sort`` order (``date``: newest meeting first; ``relevance``), each turn's in text order."""
     rows = []
     for occ in result_set.occurrences(width=width, sort=sort):
-        row = occ.to_dict()
-        del row["source"]
-        row["link"] = meeting_link(base_url, occ.meeting_id, result_set.query, occ.turn)
-        rows.append(row)
+        fields = occ.to_dict()
+        fields["link"] = meeting_link(base_url, occ.meeting_id, result_set.query, occ.turn)
+        rows.append({key: fields[key] for key in COLUMNS if key in fields})  # no source
     return rows
 
 
@@ -83,6 +83,7 @@ def occurrence_page(
         mid = snap.meeting_ids[g]
         title, date, _ = snap.meetings.get(mid, ("", "", ""))
         turn = snap.turns[g]
+        page = snap.pages[g] or None
         link = meeting_link(base_url, mid, result_set.query, turn)
         for i, (left, match, right) in enumerate(contexts(snap.text(g), result_set.terms, width)):
             if seen + i >= start and len(rows) < limit:
@@ -92,12 +93,13 @@ def occurrence_page(
                     "date": date,
                     "speaker": snap.speakers[g],
                     "turn": turn,
+                    "page": page,
                     "left": left,
                     "match": match,
                     "right": right,
                     "link": link,
                 }
-                rows.append(fields)
+                rows.append(without_unknown_page(fields))
         seen += n
     return OccurrencePage(rows, total, len(counts), meetings, start)
 

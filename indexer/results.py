@@ -4,7 +4,8 @@ Vocabulary
 ----------
 hit
     A turn that matches the query: meeting id, turn ordinal, meeting title and date, speaker,
-    relevance score, snippet and source path.
+    relevance score, snippet and source path; for a paged format (PDF) also the page the turn
+    starts on (``page``, 1-based; None, and absent from JSON, for other formats).
 snippet
     HTML-escaped original text around the first match, each match of a query term (the whole
     term, never stray characters) wrapped in ``<mark>``.
@@ -32,9 +33,17 @@ class Hit:
     score: float
     snippet: str
     source: str
+    page: int | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return without_unknown_page(asdict(self))
+
+
+def without_unknown_page(row: dict) -> dict:
+    """``row`` without its ``page`` key when the page is unknown (formats without pages)."""
+    if row.get("page") is None:
+        row.pop("page", None)
+    return row
 
 
 @dataclass
@@ -104,9 +113,10 @@ class Occurrence:
     match: str
     right: str
     source: str
+    page: int | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return without_unknown_page(asdict(self))
 
 
 @dataclass
@@ -141,6 +151,7 @@ class TurnRecord:
     organisation: str
     section: str
     text: str
+    page: int | None = None
 
 
 @dataclass
@@ -156,6 +167,12 @@ class MeetingRecord:
     recorder: str
     source: str
     turns: list[TurnRecord]
+    format: str = ""
+
+    @property
+    def file_name(self) -> str:
+        """The source file's name without its folders (what pages show)."""
+        return self.source.replace("\\", "/").rsplit("/", 1)[-1]
 
     def to_dict(self) -> dict:
         return {
@@ -167,8 +184,37 @@ class MeetingRecord:
             "chair": self.chair,
             "recorder": self.recorder,
             "source": self.source,
-            "turns": [{"turn": t.turn, "speaker": t.speaker, "text": t.text} for t in self.turns],
+            "format": self.format,
+            "turns": [without_unknown_page({"turn": t.turn, "speaker": t.speaker, "text": t.text, "page": t.page})
+                      for t in self.turns],
         }
+
+
+#: Media types of the original files, by the kind they were read as.
+MEDIA_TYPES = {
+    "pdf": "application/pdf",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "doc": "application/msword",
+    "html": "text/html",
+    "md": "text/markdown",
+    "txt": "text/plain",
+}
+
+
+@dataclass
+class SourceFile:
+    """The original file of an indexed meeting: its bytes, checked against the content hash
+    recorded when it was indexed (read once, so what is checked is what is served)."""
+
+    meeting_id: str
+    name: str  # the file name as indexed, without folders
+    format: str
+    data: bytes = field(repr=False)
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES.get(self.format, "application/octet-stream")
 
 
 @dataclass

@@ -17,6 +17,7 @@ Evaluation lives in :mod:`indexer.evaluate`, the opened index in :mod:`indexer.s
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
 import os
@@ -29,8 +30,8 @@ from pathlib import Path
 from typing import Iterator
 
 from .analysis import fold
-from .build import check_index
-from .errors import IndexOutdated, MeetingNotFound, QueryError
+from .build import check_index, read_regular_file
+from .errors import IndexOutdated, MeetingNotFound, QueryError, SourceUnavailable
 from .evaluate import Evaluator
 from .query import And, DateRange, Field, Node, check_text, parse_date_range, parse_query, positive_texts
 from .results import (
@@ -40,6 +41,7 @@ from .results import (
     MeetingGroup,
     MeetingRecord,
     Occurrence,
+    SourceFile,
     PeriodCount,
     SearchPage,
     SpeakerCount,
@@ -250,6 +252,7 @@ class SearchEngine:
                 organisation=fields.get("organisation", ""),
                 section=fields.get("section", ""),
                 text=snap.text(g),
+                page=snap.pages[g] or None,
             )
             for g in sorted(snap.meeting_docs.get(meeting_id, []), key=lambda g: snap.turns[g])
             for fields in (labels[g],)
@@ -264,7 +267,33 @@ class SearchEngine:
             recorder=stored.get("recorder", ""),
             source=stored.get("source", ""),
             turns=turns,
+            format=stored.get("format", ""),
         )
+
+    def source_file(self, meeting_id: str) -> SourceFile:
+        """The original file of meeting ``meeting_id``, as it was when indexed.
+
+        The path comes from the index (the meeting's own record), never from the caller. Raises
+        MeetingNotFound for an unknown id and SourceUnavailable when the file is gone or its
+        content hash no longer matches the one indexed.
+        """
+        with self._use() as snap:
+            if meeting_id not in snap.meeting_docnum:
+                raise MeetingNotFound(f"no meeting with id '{meeting_id}'")
+            with snap.io_lock:
+                stored = snap.reader.stored_fields(snap.meeting_docnum[meeting_id])
+        path = stored.get("path_key", "")
+        try:
+            data = read_regular_file(path)
+        except OSError as err:
+            raise SourceUnavailable(f"the original file of '{meeting_id}' is no longer there "
+                                    f"({err.strerror or err})") from None
+        if hashlib.sha256(data).hexdigest() != stored.get("content_hash"):
+            raise SourceUnavailable(f"the original file of '{meeting_id}' has changed since it was "
+                                    "indexed; index it again")
+        source = stored.get("source", "")
+        name = source.replace("\\", "/").rsplit("/", 1)[-1] or os.path.basename(path)
+        return SourceFile(meeting_id, name, stored.get("format", ""), data)
 
     def stats(self) -> IndexStats:
         snap = self.snapshot()
@@ -350,6 +379,7 @@ class ResultSet:
             score=round(self.scores[g], 2),
             snippet=make_snippet(snap.text(g), self.terms),
             source=source,
+            page=snap.pages[g] or None,
         )
 
     def page(self, *, page: int = 1, limit: int = 10, sort: str = "relevance") -> SearchPage:
@@ -402,7 +432,8 @@ class ResultSet:
             mid = snap.meeting_ids[g]
             title, date, source = snap.meetings.get(mid, ("", "", ""))
             for left, match, right in contexts(snap.text(g), self.terms, width):
-                out.append(Occurrence(mid, title, date, snap.speakers[g], snap.turns[g], left, match, right, source))
+                out.append(Occurrence(mid, title, date, snap.speakers[g], snap.turns[g], left, match, right, source,
+                                      snap.pages[g] or None))
         return out
 
     def occurrence_count(self, g: int) -> int:

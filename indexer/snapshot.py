@@ -58,6 +58,7 @@ class Snapshot:
         self.meeting_ids: list[str] = []
         self.turns: list[int] = []
         self.speakers: list[str] = []
+        self.pages: list[int] = []  # page a turn starts on; 0 where the format has no pages
         self.folded: list[str] = []
         self.meetings: dict[str, tuple[str, str, str]] = {}
         self.meeting_docnum: dict[str, int] = {}
@@ -72,6 +73,7 @@ class Snapshot:
             self.meeting_ids.extend(view.meeting_ids)
             self.turns.extend(view.turns)
             self.speakers.extend(view.speakers)
+            self.pages.extend(view.pages)
             if deleted:
                 # A deleted document gets an empty folded text: a scan can never match it.
                 self.folded.extend("" if d in deleted else t for d, t in enumerate(view.folded))

@@ -4,7 +4,8 @@ A *turn store* is a sidecar file written beside a Whoosh segment (``<segment id>
 committed with it: it is written before the index's table of contents names the segment, so a
 committed segment always has its store. It holds, in the segment's document order:
 
-- per document: kind, meeting id, turn ordinal and speaker label;
+- per document: kind, meeting id, turn ordinal, speaker label and the page the turn starts on
+  (0 where the format has no pages);
 - the folded texts, which searching reads for every query (candidate verification, scans), as
   one UTF-16 blob: decoded in one call and sliced, which is several times faster to load than
   128,000 pickled strings, and 2 bytes a CJK character instead of UTF-8's 3;
@@ -31,7 +32,7 @@ from itertools import islice
 from .errors import IndexOutdated
 from .schema import MEETING, TURN
 
-STORE_VERSION = 4
+STORE_VERSION = 5
 SIDECAR_EXT = ".turns"
 _MAGIC = b"CSTS"
 _HEADER = struct.Struct("<4sQ")
@@ -45,6 +46,7 @@ class SegmentStore:
     meeting_ids: list[str] = field(default_factory=list)
     turns: list[int] = field(default_factory=list)
     speakers: list[str] = field(default_factory=list)
+    pages: array = field(default_factory=lambda: array("I"))
     folded: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     # meeting id -> (title, date, source)
@@ -60,12 +62,14 @@ class SegmentStore:
         if kind == MEETING:
             self.turns.append(-1)
             self.speakers.append("")
+            self.pages.append(0)
             self.folded.append("")
             self.texts.append("")
             self.meetings[mid] = info
         else:
             self.turns.append(int(fields["turn"]))
             self.speakers.append(fields.get("speaker", ""))
+            self.pages.append(fields.get("page") or 0)
             self.folded.append(folded)
             self.texts.append(fields.get("text", ""))
             self.meetings.setdefault(mid, info)
@@ -78,6 +82,7 @@ class SegmentStore:
             self.meeting_ids.append(mid)
             self.turns.append(view.turns[docnum])
             self.speakers.append(view.speakers[docnum])
+            self.pages.append(view.pages[docnum])
             self.folded.append(view.folded[docnum])
             self.texts.append(view.text(docnum))
             if mid in view.meetings:
@@ -95,6 +100,8 @@ class StoreView:
         self.meeting_ids: list[str] = header["meeting_ids"]
         self.turns: list[int] = header["turns"]
         self.speakers: list[str] = header["speakers"]
+        self.pages = array("I")
+        self.pages.frombytes(header["pages"])
         self.folded = folded
         self.meetings: dict[str, tuple[str, str, str]] = header["meetings"]
         self._blob = blob
@@ -142,6 +149,7 @@ def write_store(index_dir: str, segment, store: SegmentStore) -> None:
             "meeting_ids": store.meeting_ids,
             "turns": store.turns,
             "speakers": store.speakers,
+            "pages": store.pages.tobytes(),
             "meetings": store.meetings,
             "folded_offsets": folded_offsets.tobytes(),
             "folded_chars": _char_offsets(store.folded).tobytes(),

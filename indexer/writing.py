@@ -54,6 +54,7 @@ def meeting_documents(meeting: Meeting, path_key: str) -> Iterator[dict]:
         "chair": meeting.chair,
         "recorder": meeting.recorder,
         "turn_count": len(meeting.turns),
+        "format": meeting.format,
     }
     for turn in meeting.turns:
         yield {
@@ -68,6 +69,7 @@ def meeting_documents(meeting: Meeting, path_key: str) -> Iterator[dict]:
             "organisation": turn.organisation,
             "section": turn.section,
             "text": turn.text,
+            "page": turn.page,
             "grams": fold(turn.text),
             "words": " ".join(segment_words(turn.text)),
         }
@@ -119,10 +121,11 @@ def whoosh_fields(doc: dict) -> dict:
     return fields
 
 
-def index_jobs(sink: Sink, jobs: list[Job], report: Callable[[tuple], None]) -> None:
+def index_jobs(sink: Sink, jobs: list[Job], report: Callable[[tuple], None], office=None) -> None:
+    """Read each job's file (``office``: the office-document settings) and add its documents."""
     for job in jobs:
         try:
-            meeting = read_transcript(job.path, meeting_id=job.meeting_id, source=job.source)
+            meeting = read_transcript(job.path, meeting_id=job.meeting_id, source=job.source, office=office)
         except TranscriptError as err:
             report(("skip", job.path, err.reason))
             continue
@@ -134,7 +137,7 @@ def index_jobs(sink: Sink, jobs: list[Job], report: Callable[[tuple], None]) -> 
         report(("done", job.path, job.meeting_id, len(meeting.turns)))
 
 
-def _worker(index_dir: str, jobs: list[Job], results, parent: int) -> None:
+def _worker(index_dir: str, jobs: list[Job], results, parent: int, office=None) -> None:
     """Worker process: parse, analyse and write a segment of its own (with its turn store)."""
 
     def report(message: tuple) -> None:
@@ -147,7 +150,7 @@ def _worker(index_dir: str, jobs: list[Job], results, parent: int) -> None:
     try:
         ix = whoosh_index.open_dir(index_dir, indexname=INDEX_NAME)
         sink = Sink(lean(SegmentWriter(ix, _lk=False, compound=False, codec=TurnCodec()), POOL_LIMIT_MB))
-        index_jobs(sink, jobs, report)
+        index_jobs(sink, jobs, report, office)
         if len(sink.store):
             segment = sink.writer._finalize_segment()
             write_store(index_dir, segment, sink.store)
@@ -164,11 +167,12 @@ def _worker(index_dir: str, jobs: list[Job], results, parent: int) -> None:
 # --- the run -------------------------------------------------------------------------------
 
 
-def run_workers(index_dir: str, parts: list[list[Job]], on_result) -> list:
+def run_workers(index_dir: str, parts: list[list[Job]], on_result, office=None) -> list:
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     results = context.Queue()
     procs = [
-        context.Process(target=_worker, args=(index_dir, part, results, os.getpid()), daemon=True) for part in parts
+        context.Process(target=_worker, args=(index_dir, part, results, os.getpid(), office), daemon=True)
+        for part in parts
     ]
     for proc in procs:
         proc.start()

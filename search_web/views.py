@@ -10,9 +10,9 @@ import io
 import json
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, jsonify, make_response, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, make_response, render_template, request, send_file
 
-from indexer.errors import CivicSearchError, MeetingNotFound, QueryError
+from indexer.errors import CivicSearchError, MeetingNotFound, QueryError, SourceUnavailable
 from indexer.export import export_rows, write_csv
 from indexer.snippets import highlight
 
@@ -160,9 +160,33 @@ def meeting(meeting_id: str):
     for turn in record.turns:
         if turn.speaker:
             speakers[turn.speaker] = speakers.get(turn.speaker, 0) + 1
+    _mark_page_changes(turns)
     return render_template(
-        "meeting.html", meeting=record, turns=turns, q=q, error=error, matches=matches, speakers=speakers
+        "meeting.html", meeting=record, turns=turns, q=q, error=error, matches=matches, speakers=speakers,
+        format_name=FORMAT_NAMES.get(record.format, record.format),
     )
+
+
+#: How the meeting page names the format a record came from.
+FORMAT_NAMES = {"pdf": "PDF", "odt": "ODF 文字文件（.odt）", "docx": "Word 文件（.docx）",
+                "doc": "Word 97-2003 文件（.doc）", "html": "網頁（.html）", "md": "Markdown", "txt": "純文字"}
+
+
+def _mark_page_changes(turns: list[dict]) -> None:
+    """Give each turn that starts on a new page a page marker (paged formats only)."""
+    previous = None
+    for item in turns:
+        page = item["turn"].page
+        item["page_marker"] = page if page and page != previous else None
+        previous = page or previous
+
+
+@bp.get("/meetings/<meeting_id>/source")
+def meeting_source(meeting_id: str):
+    """Download the original file of an indexed meeting (the file as it was indexed)."""
+    source = get_engine().source_file(meeting_id)  # MeetingNotFound → 404, SourceUnavailable → 410
+    return send_file(io.BytesIO(source.data), mimetype=source.media_type, as_attachment=True,
+                     download_name=source.name, max_age=0)
 
 
 @bp.get("/embed")
@@ -261,6 +285,13 @@ def register_error_pages(app) -> None:
         if _wants_json():
             return json_error(str(err), 404)
         return _error_page(404, "找不到這場會議", "這個會議編號不存在，可能已被移除或網址有誤。")
+
+    @app.errorhandler(SourceUnavailable)
+    def source_unavailable(err):
+        current_app.logger.warning("source file unavailable: %s", err)
+        if _wants_json():
+            return json_error(str(err), 410)
+        return _error_page(410, "原始檔案無法提供", "這場會議的原始檔案已被移除，或在建立索引後被修改過；請重新建立索引。")
 
     @app.errorhandler(QueryError)
     def query_error(err):

@@ -33,11 +33,11 @@ class ZipBudget:
                                 f"(the limit is {settings.max_members}; a ZIP bomb?)")
         declared = sum(info.file_size for info in infos)
         if declared > self.limit:
-            raise DocumentError(self._too_big(declared))
+            raise DocumentError(self._too_big(f"{declared / 2**20:,.0f} MB"))
 
-    def _too_big(self, size: int) -> str:
-        return (f"refused {self.what}: it unpacks to {size / 2**20:,.0f} MB or more (the limit is "
-                f"{self.limit / 2**20:g} MB, set CIVIC_SEARCH_MAX_UNPACKED_MB; a ZIP bomb?)")
+    def _too_big(self, size: str) -> str:
+        return (f"refused {self.what}: it unpacks to {size} (the limit is {self.limit / 2**20:g} MB, "
+                "set CIVIC_SEARCH_MAX_UNPACKED_MB; a ZIP bomb?)")
 
     def has(self, name: str) -> bool:
         try:
@@ -57,7 +57,7 @@ class ZipBudget:
                         break
                     self.left -= len(chunk)
                     if self.left < 0:
-                        raise DocumentError(self._too_big(self.limit - self.left))
+                        raise DocumentError(self._too_big(f"more than {self.limit / 2**20:g} MB"))
                     chunks.append(chunk)
         except KeyError:
             raise DocumentError(f"damaged {self.what} (the member {name} is missing)") from None
