@@ -64,8 +64,8 @@ def join_lines(first: str, second: str) -> str:
     """Join two lines of one paragraph the way a reader reads them.
 
     CJK on either side of the break: no space (``歸納的知`` + ``識`` → ``歸納的知識``); a Latin
-    word hyphenated at the break is rejoined (``infor-`` + ``mation`` → ``information``); other
-    Latin words and numbers get one space.
+    word hyphenated at the break is rejoined (``infor-`` + ``mation`` → ``information``; a real
+    hyphen before a capital stays, without a space); other Latin words and numbers get one space.
 
     >>> join_lines("garbage in", "garbage out"), join_lines("infor-", "mation"), join_lines("知", "識")
     ('garbage in garbage out', 'information', '知識')
@@ -74,8 +74,9 @@ def join_lines(first: str, second: str) -> str:
     if not first or not second:
         return first + second
     last, next_char = first[-1], second[0]
-    if last == "-" and len(first) > 1 and first[-2].isalpha() and next_char.islower():
-        return first[:-1] + second
+    if last == "-" and len(first) > 1 and first[-2].isalpha():
+        # "infor-" + "mation": a word hyphenated by the break; "top-" + "Down": a real hyphen.
+        return (first[:-1] if next_char.islower() else first) + second
     if _CJK.match(last) or _CJK.match(next_char):
         return first + second
     if _WORDY.match(next_char) or last in ",.;:!?)":

@@ -32,14 +32,15 @@ def convert_to_docx(data: bytes, settings: OfficeSettings) -> bytes:
         command = [soffice, "--headless", "--norestore", "--nolockcheck",
                    f"-env:UserInstallation={(folder / 'profile').as_uri()}",
                    "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(folder / "out"), str(source)]
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            output, _ = process.communicate(timeout=settings.convert_timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            raise DocumentError(f"LibreOffice did not convert the .doc file within "
-                                f"{settings.convert_timeout:g} s (set CIVIC_SEARCH_SOFFICE_TIMEOUT)") from None
+        # A session of its own: on a timeout the whole group (soffice.bin under oosplash) is killed.
+        with subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, start_new_session=True) as process:
+            try:
+                output, _ = process.communicate(timeout=settings.convert_timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(process)
+                raise DocumentError(f"LibreOffice did not convert the .doc file within "
+                                    f"{settings.convert_timeout:g} s (set CIVIC_SEARCH_SOFFICE_TIMEOUT)") from None
         result = folder / "out" / "record.docx"
         if process.returncode != 0 or not result.exists():
             detail = " ".join(output.decode("utf-8", "replace").split())[-200:]
@@ -53,7 +54,7 @@ def _kill_group(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    process.wait()
+    process.communicate()  # reap it and drain its output pipe
 
 
 def extract_doc(data: bytes, settings: OfficeSettings) -> Document:
