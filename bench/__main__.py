@@ -1,11 +1,14 @@
 """Run the civic-search benchmark and write ``docs/benchmarks.md``.
 
     python -m bench [--corpus PATH] [--out docs/benchmarks.md] [--sample N] [--skip-growth] [--quick]
+    python -m bench --only extraction [--json FILE]
 
 Sections, in order: the index build from scratch (subprocess: wall, CPU, peak RSS, size);
 adding one meeting; warm query latency and recall for the engine and the baselines; the CLI in
 a new process; the web API under load (with the CLI-vs-API consistency check); growth at ×1,
-×2, ×4. A section that fails is reported in the notes and the run goes on.
+×2, ×4; office document extraction (throughput by kind, the library comparison). A section that
+fails is reported in the notes and the run goes on. ``--only extraction`` runs the last one alone
+and writes its JSON (to ``--json`` or standard output), leaving docs/benchmarks.md alone.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from pathlib import Path
 
 from .measure import REPO
 
-QUICK = {"queries": 5, "repeats": 1, "cli_runs": 2, "load_seconds": 2.0, "compare": 5, "growth": "1,2"}
+QUICK = {"queries": 5, "repeats": 1, "cli_runs": 2, "load_seconds": 2.0, "compare": 5, "growth": "1,2",
+         "extraction_repeats": 1}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -51,9 +55,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="comma-separated: whoosh-jieba, sqlite, brute, tantivy (brute always runs as the oracle)")
     p.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a new temporary folder)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    p.add_argument("--only", choices=["extraction"], default=None,
+                   help="run one section alone and write its JSON (to --json, else standard output)")
+    p.add_argument("--extraction-repeats", type=int, default=None, metavar="N",
+                   help="passes over the office fixtures in the extraction section (default 3)")
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # shown in the report
-    defaults = {"queries": None, "repeats": 3, "cli_runs": 10, "load_seconds": 20.0, "compare": 20, "growth": "1,2,4"}
+    defaults = {"queries": None, "repeats": 3, "cli_runs": 10, "load_seconds": 20.0, "compare": 20, "growth": "1,2,4",
+                "extraction_repeats": 3}
     for key, value in (QUICK if args.quick else defaults).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -66,6 +75,17 @@ def log(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.only == "extraction":
+        from .extraction import measure_extraction
+
+        log("office document extraction")
+        data = json.dumps(measure_extraction(args.extraction_repeats).to_dict(), ensure_ascii=False, indent=1)
+        if args.json:
+            args.json.write_text(data + "\n", encoding="utf-8")
+            log(f"wrote {args.json}")
+        else:
+            print(data)
+        return 0
     started = time.perf_counter()
     # A scratch folder the harness creates is removed at the end; one given with --workdir is
     # the caller's and is only emptied of what the run created.
@@ -217,6 +237,11 @@ def run(args: argparse.Namespace, workdir: Path):
     for factor in factors:
         with section(results, f"growth ×{factor}"):
             results.growth.append(growth_point(results, corpus, factor, workdir, queries, args.repeats))
+
+    with section(results, "office document extraction"):
+        from .extraction import measure_extraction
+
+        results.extraction = measure_extraction(args.extraction_repeats)
     return results
 
 

@@ -47,7 +47,8 @@ def render(r: Results) -> str:
         "baseline runs in the same run as the engine: compare ratios, not absolute numbers across runs.",
         "",
     ]
-    lines += _header(r) + _targets(r) + _build(r) + _latency(r) + _cli(r) + _api(r) + _growth(r) + _notes(r)
+    lines += (_header(r) + _targets(r) + _build(r) + _latency(r) + _cli(r) + _api(r) + _growth(r) + _extraction(r)
+              + _notes(r))
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -277,6 +278,14 @@ def _growth(r: Results) -> list[str]:
     return lines + [""]
 
 
+def _extraction(r: Results) -> list[str]:
+    if r.extraction is None:
+        return ["## Office document extraction", "", "Not measured in this run.", ""]
+    from .extraction import render as render_extraction
+
+    return render_extraction(r.extraction, _table)
+
+
 def _notes(r: Results) -> list[str]:
     lines = ["## Baselines: what each does and cannot express", ""]
     for run in r.baselines:
@@ -309,6 +318,8 @@ def summary_json(r: Results) -> dict:
         for run in r.baselines
     }
     sections = {"build": r.build, "add_one": r.add_one, "latency": r.engine_timing, "cli": r.cold, "api": r.api,
-                "growth": r.growth}
+                "growth": r.growth, "extraction": r.extraction}
+    if r.extraction is not None:
+        out["extraction"] = r.extraction.to_dict()
     out["sections"] = {name: value is not None for name, value in sections.items()}
     return out

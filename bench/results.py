@@ -62,6 +62,7 @@ class Results:
     cold: ColdStart | None = None
     api: ApiRun | None = None
     growth: list[GrowthPoint] | None = None
+    extraction: object | None = None  # bench.extraction.ExtractionResult
     harness_seconds: float = 0.0
     load_at_end: str = ""
     notes: list[str] = field(default_factory=list)
