@@ -206,10 +206,11 @@ def _odfpy(data: bytes) -> str:
 CANDIDATES = {
     # kind: (library, chosen, tables, extractor)
     "pdf": [
-        ("pypdfium2 (PDFium) + pdfplumber layout: civic-search", True, "cells, wrapped labels joined", _ours("pdf")),
+        ("pypdfium2 characters + pdfplumber's table finder: civic-search", True, "cells, wrapped labels joined",
+         _ours("pdf")),
         ("pypdfium2 alone (text per page)", False, "none: text in content order", _pypdfium2),
         ("pdfminer.six extract_text", False, "none: text boxes", _pdfminer),
-        ("pdfplumber extract_text + find_tables", False, "cells (text only)", _pdfplumber),
+        ("pdfplumber (pdfminer.six) extract_text + find_tables", False, "cells (text only)", _pdfplumber),
     ],
     "docx": [
         ("python-docx, body order: civic-search", True, "cells in body order, merged once", _ours("docx")),

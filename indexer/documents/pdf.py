@@ -1,9 +1,9 @@
-"""PDF: checked with pypdfium2 (PDFium), laid out with pdfplumber (pdfminer.six).
+"""PDF: read with pypdfium2 (PDFium); tables found by pdfplumber's table finder.
 
-PDFium opens the file first, because it is fast and strict where it matters: an encrypted file
-(a password is needed), a damaged one, an absurd page count and a missing text layer (a scanned
-image) are refused before any layout work. pdfplumber then gives each page's characters with
-their positions, fonts and the table grid drawn by ruling lines; from them:
+PDFium opens the file, and is strict where it matters: an encrypted file (a password is needed),
+a damaged one, an absurd page count and a missing text layer (a scanned image) are refused
+before any layout work. Each page then gives its characters with their boxes, sizes and fonts
+and the table grid drawn by its rules (:mod:`.pdf_page`); from them:
 
 - **lines**: characters on one baseline, in reading order; a gap of more than two characters
   inside a line is a tab (cells of a table drawn without rules);
@@ -22,13 +22,13 @@ Each paragraph knows its page (1-based).
 
 from __future__ import annotations
 
-import io
 import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
 from .blocks import Document, DocumentError, Paragraph, Table, join_lines
+from .pdf_page import Char, font_name, page_chars, page_tables
 from .settings import OfficeSettings
 
 NO_TEXT_LAYER = "no text layer (a scanned image): OCR it first"
@@ -71,8 +71,8 @@ def _check_end(data: bytes) -> None:
         raise DocumentError("damaged PDF: truncated (the end of the file is missing)")
 
 
-def _check(data: bytes, settings: OfficeSettings) -> tuple[int, str]:
-    """Page count and metadata title; DocumentError for the files that cannot be read."""
+def _open(data: bytes, settings: OfficeSettings):
+    """The opened PDF (pypdfium2), or DocumentError for the files that cannot be read."""
     import pypdfium2
 
     _check_end(data)
@@ -92,10 +92,10 @@ def _check(data: bytes, settings: OfficeSettings) -> tuple[int, str]:
             raise DocumentError("damaged PDF (no pages)")
         if not any(_has_text(pdf, i) for i in range(pages)):
             raise DocumentError(NO_TEXT_LAYER)
-        title = (pdf.get_metadata_dict(skip_empty=True).get("Title") or "").strip()
-    finally:
+    except BaseException:
         pdf.close()
-    return pages, title
+        raise
+    return pdf
 
 
 def _pdfium_reason(err: Exception) -> str:
@@ -118,49 +118,63 @@ def _has_text(pdf, index: int) -> bool:
 # --- lines -----------------------------------------------------------------------------------
 
 
-def _is_bold(char: dict) -> bool:
-    return bool(_BOLD_FONT.search(char.get("fontname", "")))
-
-
-def _line(chars: list[dict]) -> _Line | None:
-    chars = sorted((c for c in chars if c["text"] not in ("\n", "\r")), key=lambda c: c["x0"])
+def _line(chars: list[Char], bold_of) -> _Line | None:
+    """One line from its characters (left to right); ``bold_of(char)`` says if a char is bold."""
+    chars = sorted(chars, key=lambda c: c.x0)
     if not chars:
         return None
-    size = statistics.median(c["size"] for c in chars) or 10.0
+    size = statistics.median(c.size for c in chars) or 10.0
     parts: list[str] = []
     previous = None
     for char in chars:
         if previous is not None:
-            gap = char["x0"] - previous["x1"]
+            gap = char.x0 - previous.x1
             if gap > 2.0 * size:
                 parts.append("\t")  # a column gap: cells of a table without rules
-            elif gap > 0.25 * size and previous["text"] != " " and char["text"] != " ":
+            elif (gap > 0.2 * size and previous.text != " " and char.text != " "
+                  and not _CJK.match(previous.text) and not _CJK.match(char.text)):
+                # A gap between Latin words with no space character; beside CJK text a gap is
+                # typesetting (LibreOffice spaces Asian from Western text), not a space.
                 parts.append(" ")
-        parts.append(char["text"])
+        parts.append(char.text)
         previous = char
-    text = re.sub(r"[ \t]*\t[ \t]*", "\t", "".join(parts)).strip()
+    text = re.sub(r"[ \t]*\t[ \t]*", "\t", re.sub(r" +", " ", "".join(parts))).strip()
     if not text:
         return None
-    first = chars[0]
-    first_width = first["x1"] - first["x0"]
-    if not _CJK.match(first["text"]):
-        for prev, char in zip(chars, chars[1:]):  # a Latin word: up to the first space
-            if char["text"].isspace() or _CJK.match(char["text"]) or char["x0"] - prev["x1"] > 0.25 * size:
+    visible = [c for c in chars if not c.text.isspace()]
+    first = visible[0]
+    first_width = first.x1 - first.x0
+    if not _CJK.match(first.text):
+        for prev, char in zip(visible, visible[1:]):  # a Latin word: up to the first gap
+            if _CJK.match(char.text) or char.x0 - prev.x1 > 0.2 * size:
                 break
-            first_width = char["x1"] - first["x0"]
+            first_width = char.x1 - first.x0
     bold = ""
-    for char in chars:
-        if not _is_bold(char):
+    for char in visible:
+        if not bold_of(char):
             break
-        bold += char["text"]
-    return _Line(text, chars[0]["x0"], chars[-1]["x1"], min(c["top"] for c in chars),
-                 max(c["bottom"] for c in chars), size, first_width, bold.strip())
+        bold += char.text
+    return _Line(text, first.x0, visible[-1].x1, min(c.top for c in visible),
+                 max(c.bottom for c in visible), size, first_width, bold.strip())
 
 
-def _lines(page, number: int) -> list[_Line]:
+def _lines(chars: list[Char], number: int, bold_of) -> list[_Line]:
+    """Characters grouped into lines: a character whose middle is within the current line's
+    height joins it (characters come roughly in reading order; lines are sorted top-down)."""
+    groups: list[list[Char]] = []
+    for char in sorted(chars, key=lambda c: (c.top + c.bottom) / 2):
+        middle = (char.top + char.bottom) / 2
+        if groups:
+            current = groups[-1]
+            top = min(c.top for c in current[:3])
+            bottom = max(c.bottom for c in current[:3])
+            if top <= middle <= bottom:
+                current.append(char)
+                continue
+        groups.append([char])
     out = []
-    for raw in page.extract_text_lines(return_chars=True, strip=True, keep_blank_chars=True):
-        line = _line(raw["chars"])
+    for group in groups:
+        line = _line(group, bold_of)
         if line is not None:
             line.page = number
             out.append(line)
@@ -213,33 +227,34 @@ def _pitch(groups: list[list[_Line]]) -> float:
 # --- pages ----------------------------------------------------------------------------------------
 
 
-def _cell_lines(page, bbox, number: int) -> list[_Line]:
-    try:
-        return _lines(page.crop(bbox, strict=False), number)
-    except ValueError:  # a cell outside the page's box
-        return []
-
-
 def _read_page(page, number: int) -> _Page:
-    tables = page.find_tables() if (page.lines or page.rects) else []
-    boxes = [table.bbox for table in tables]
+    height = page.get_height()
+    textpage = page.get_textpage()
+    try:
+        chars = page_chars(textpage, height)
+        fonts: dict[int, bool] = {}
 
-    def outside(obj) -> bool:
-        if obj.get("object_type") != "char":
-            return True
-        x, y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
-        return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
+        def bold_of(char: Char) -> bool:
+            if char.index not in fonts:
+                fonts[char.index] = bool(_BOLD_FONT.search(font_name(textpage, char.index)))
+            return fonts[char.index]
 
-    result = _Page(number, float(page.height))
-    for line in _lines(page.filter(outside) if boxes else page, number):
-        result.items.append((line.top, line))
-    for table in tables:
-        rows = []
-        for row in table.rows:
-            cells = [(bbox, _cell_lines(page, bbox, number)) for bbox in row.cells if bbox is not None]
-            if cells:
-                rows.append(cells)
-        result.items.append((table.bbox[1], rows))
+        tables = page_tables(page, height) if chars else []
+        cells = [cell for table in tables for row in table for cell in row]
+        inside: dict[tuple, list[Char]] = {cell: [] for cell in cells}
+        outside: list[Char] = []
+        for char in chars:
+            x, y = (char.x0 + char.x1) / 2, (char.top + char.bottom) / 2
+            cell = next((c for c in cells if c[0] <= x <= c[2] and c[1] <= y <= c[3]), None)
+            (inside[cell] if cell is not None else outside).append(char)
+        result = _Page(number, float(height))
+        for line in _lines(outside, number, bold_of):
+            result.items.append((line.top, line))
+        for table in tables:
+            rows = [[(cell, _lines(inside[cell], number, bold_of)) for cell in row] for row in table]
+            result.items.append((table[0][0][1], rows))
+    finally:
+        textpage.close()
     result.items.sort(key=lambda item: item[0])
     return result
 
@@ -315,19 +330,18 @@ def _table(rows, pitch: float, body_size: float) -> Table:
 
 
 def extract_pdf(data: bytes, settings: OfficeSettings) -> Document:
-    count, title = _check(data, settings)
-    import pdfplumber
-    from pdfminer.pdfparser import PDFSyntaxError
-
-    pages: list[_Page] = []
+    pdf = _open(data, settings)
     try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
-            for number, page in enumerate(pdf.pages, 1):
-                pages.append(_read_page(page, number))
-                page.close()  # frees the page's parsed objects: memory stays flat on long files
-    except PDFSyntaxError as err:
-        raise DocumentError(f"damaged PDF ({err})") from None
-    except Exception as err:  # pdfminer raises many kinds of errors on damaged streams
-        raise DocumentError(f"damaged PDF ({type(err).__name__}: {err})") from None
+        pages = []
+        for index in range(len(pdf)):
+            page = pdf[index]
+            try:
+                pages.append(_read_page(page, index + 1))
+            finally:
+                page.close()
+        count = len(pdf)
+        title = (pdf.get_metadata_dict(skip_empty=True).get("Title") or "").strip()
+    finally:
+        pdf.close()
     _drop_running_lines(pages)
     return Document(blocks=_blocks(pages), title=title, pages=count)
