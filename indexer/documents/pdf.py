@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .blocks import Document, DocumentError, Paragraph, Table, join_lines
-from .pdf_page import Char, font_name, page_chars, page_tables
+from .pdf_page import Char, Span, font_name, page_chars, page_tables
 from .settings import OfficeSettings
 
 NO_TEXT_LAYER = "no text layer (a scanned image): OCR it first"
@@ -45,13 +45,7 @@ _MARGIN_SHARE = 0.15
 
 
 @dataclass
-class _Line:
-    text: str
-    x0: float
-    x1: float
-    top: float
-    bottom: float
-    size: float
+class _Line(Span):
     first_width: float  # width of the first character, or first Latin word
     bold: str
     page: int = 0

@@ -23,13 +23,19 @@ SNAP = 3.0
 
 
 @dataclass
-class Char:
+class Span:
+    """Text and its box on the page (``top`` from the top of the page), and its font size."""
+
     text: str
     x0: float
     x1: float
     top: float
     bottom: float
     size: float
+
+
+@dataclass
+class Char(Span):
     index: int  # PDFium's character index (for the font name)
 
 
