@@ -575,3 +575,25 @@ def test_file_hash_matches_what_was_indexed(mixed, mixed_engine):
     source = mixed_engine.source_file(mid)
     assert hashlib.sha256(source.data).hexdigest() == hashlib.sha256((folder / "seed.html").read_bytes()).hexdigest()
     assert (source.name, source.format, source.media_type) == ("seed.html", "html", "text/html")
+
+
+def test_rtf_named_doc_is_refused_with_a_reason(tmp_path):
+    (tmp_path / "minutes.doc").write_bytes(rb"{\rtf1\ansi\deff0 {\fonttbl {\f0 Times;}} \f0 Hello}")
+    with pytest.raises(TranscriptError) as caught:
+        read_transcript(tmp_path / "minutes.doc", meeting_id="m")
+    assert caught.value.reason == "not a meeting record: an RTF document, which is not read: save it as .docx or .odt"
+
+
+def test_password_protected_odt_is_refused_with_a_reason(tmp_path):
+    """ODF marks encrypted members in its manifest (the test copies a real .odt and adds the mark
+    LibreOffice writes, as producing a real one needs a LibreOffice dialog)."""
+    with zipfile.ZipFile(OFFICE / "seed.odt") as source, zipfile.ZipFile(tmp_path / "locked.odt", "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "META-INF/manifest.xml":
+                data = data.replace(b'manifest:full-path="content.xml"',
+                                    b'manifest:full-path="content.xml"><manifest:encryption-data/')
+            target.writestr(info, data)
+    with pytest.raises(TranscriptError) as caught:
+        read_transcript(tmp_path / "locked.odt", meeting_id="m")
+    assert caught.value.reason.startswith("encrypted OpenDocument file: it needs a password to open")

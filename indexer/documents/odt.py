@@ -126,6 +126,9 @@ def _paragraph(runs: list[tuple[str, bool]], heading: int) -> Paragraph:
 
 def extract_odt(data: bytes, settings: OfficeSettings) -> Document:
     budget = ZipBudget(data, settings, "OpenDocument file")
+    if budget.has("META-INF/manifest.xml") and b"encryption-data" in budget.read("META-INF/manifest.xml"):
+        raise DocumentError("encrypted OpenDocument file: it needs a password to open (save a copy "
+                            "without the password)")
     content = _xml(budget, "content.xml")
     styles = _xml(budget, "styles.xml") if budget.has("styles.xml") else None
     walker = _Walker(_bold_styles(content, styles))

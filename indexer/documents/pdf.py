@@ -338,4 +338,7 @@ def extract_pdf(data: bytes, settings: OfficeSettings) -> Document:
     finally:
         pdf.close()
     _drop_running_lines(pages)
-    return Document(blocks=_blocks(pages), title=title, pages=count)
+    blocks = _blocks(pages)
+    if not blocks:  # only page numbers or a running header: a scan with a stamped page number
+        raise DocumentError(NO_TEXT_LAYER)
+    return Document(blocks=blocks, title=title, pages=count)

@@ -10,6 +10,7 @@ what an ignored file is counted under.
 - ``%PDF-`` (within the first KB, as readers allow): PDF.
 - OLE2 (``D0 CF 11 E0 A1 B1 1A E1``): a Word 97-2003 document when it has a ``WordDocument``
   stream (an ``.xls`` or an Outlook ``.msg`` is OLE2 too).
+- RTF (``{\\rtf``, often named ``.doc``) is refused with a reason rather than read as text.
 - HTML: text that starts (after a BOM, white space, an XML declaration or comments) with
   ``<!DOCTYPE html``, ``<html``, ``<head`` or ``<body``; or any text named ``.html``/``.htm``.
 """
@@ -90,6 +91,9 @@ def ole_kind(data: bytes | str) -> str:
         with olefile.OleFileIO(data) as ole:
             if ole.exists("WordDocument"):
                 return "doc"
+            if ole.exists("EncryptedPackage"):  # how Office stores a password-protected .docx
+                raise NotARecord("an encrypted Office document: it needs a password to open "
+                                 "(save a copy without the password)")
             if ole.exists("Workbook") or ole.exists("Book"):
                 raise NotARecord("an Excel 97-2003 workbook, not a word-processor document")
     except (OSError, ValueError, IndexError) as err:  # olefile's damaged-file errors
@@ -104,6 +108,8 @@ def kind_of(data: bytes, suffix: str) -> str:
     Markdown heading heuristics).
     """
     kind = head_kind(data[:HEAD_BYTES], suffix)
+    if kind is None and data.lstrip()[:5] == b"{\\rtf":
+        raise NotARecord("an RTF document, which is not read: save it as .docx or .odt")
     if kind == "zip":
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
