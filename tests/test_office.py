@@ -597,3 +597,14 @@ def test_password_protected_odt_is_refused_with_a_reason(tmp_path):
     with pytest.raises(TranscriptError) as caught:
         read_transcript(tmp_path / "locked.odt", meeting_id="m")
     assert caught.value.reason.startswith("encrypted OpenDocument file: it needs a password to open")
+
+
+@pytest.mark.parametrize("line, is_number", [
+    ("3", True), ("- 3 -", True), ("— 12 —", True), ("第 3 頁", True), ("第3頁，共12頁", True),
+    ("3/12", True), ("3 / 12", True), ("Page 3 of 12", True), ("共 12 頁，第 3 頁", True),
+    ("第3項", False), ("3. 環保議題：", False), ("111年09月05日", False), ("2050淨零", False),
+])
+def test_page_number_lines(line, is_number):
+    from indexer.documents.pdf import _PAGE_NUMBER
+
+    assert bool(_PAGE_NUMBER.match(line)) is is_number
