@@ -234,7 +234,8 @@ def search(query, index_dir, limit, page, speaker, since, until, sort, as_json, 
     click.echo(f"{result.total} turns in {result.meetings} meetings")
     for hit in result.hits:
         click.echo("")
-        click.echo(f"{hit.date or '(no date)'}  {hit.title}  [{hit.meeting_id} #{hit.turn}]")
+        on_page = f", page {hit.page}" if hit.page else ""
+        click.echo(f"{hit.date or '(no date)'}  {hit.title}  [{hit.meeting_id} #{hit.turn}{on_page}]")
         click.echo(f"  {hit.speaker or '(no speaker)'}: {_terminal_snippet(hit.snippet)}")
     if limit and result.total > page * limit:
         pages = -(-result.total // limit)

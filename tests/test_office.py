@@ -608,3 +608,13 @@ def test_page_number_lines(line, is_number):
     from indexer.documents.pdf import _PAGE_NUMBER
 
     assert bool(_PAGE_NUMBER.match(line)) is is_number
+
+
+def test_text_output_names_the_page(mixed):
+    index = str(mixed[1])
+    result = cli("search", "照案通過", "--index", index, "--limit", "1")
+    assert re.search(r"\[running-headers #1, page 3\]$", result.stdout.splitlines()[2])
+    kwic = cli("kwic", "照案通過", "--index", index).stdout.splitlines()
+    assert kwic[1].endswith("running-headers #1, page 3")
+    shown = cli("show", "running-headers", "--index", index).stdout
+    assert "Format: pdf\n" in shown and "\n[1] 秘書長  (page 3)\n" in shown
