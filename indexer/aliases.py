@@ -5,8 +5,9 @@ Vocabulary
 alias list
     A UTF-8 text file, one group a line, the terms of a group separated by tabs
     (``數位部<TAB>數位發展部``); ``#`` starts a comment line and ``# version: N`` gives the list's
-    version. The package ships ``indexer/data/aliases.tsv``; ``$CIVIC_SEARCH_ALIASES`` names extra
-    files (separated by ``os.pathsep``) that extend it.
+    version. The package ships ``indexer/data/aliases.tsv``; extra files
+    (:attr:`QuerySettings.alias_files <indexer.settings.QuerySettings.alias_files>`, from
+    ``$CIVIC_SEARCH_ALIASES`` at the edge) extend it.
 group
     The terms one group names, in the order first written, one spelling per folded form
     (``臺北市政府`` and ``台北市政府`` fold alike, so only the first is kept). Groups that share a
@@ -32,12 +33,12 @@ import threading
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Sequence
 
 from .analysis import fold
 from .errors import CivicSearchError
 from .query import And, Node, Not, Or, Text
 
-ENV_ALIASES = "CIVIC_SEARCH_ALIASES"
 _VERSION = re.compile(r"^#\s*version\s*:\s*(\S+)", re.IGNORECASE)
 
 __all__ = [
@@ -49,12 +50,11 @@ __all__ = [
     "expand_tree",
     "expansions",
     "load_aliases",
-    "user_alias_paths",
 ]
 
 
 class AliasError(CivicSearchError):
-    """An alias file named in ``$CIVIC_SEARCH_ALIASES`` cannot be read."""
+    """An extra alias file cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -131,12 +131,6 @@ def bundled_aliases_path() -> str:
     return str(resources.files("indexer") / "data" / "aliases.tsv")
 
 
-def user_alias_paths() -> list[str]:
-    """The extra alias files named in ``$CIVIC_SEARCH_ALIASES`` (may be empty)."""
-    value = os.environ.get(ENV_ALIASES, "")
-    return [p for p in value.split(os.pathsep) if p.strip()]
-
-
 def _read(path: str) -> tuple[str, list[list[str]]]:
     """(version, lines of terms) of one alias file."""
     try:
@@ -174,13 +168,13 @@ def _stamp(path: str) -> tuple:
     return (path, info.st_mtime_ns, info.st_size)
 
 
-def load_aliases() -> AliasTable:
-    """The bundled list merged with the files in ``$CIVIC_SEARCH_ALIASES``.
+def load_aliases(alias_files: Sequence[str] = ()) -> AliasTable:
+    """The bundled list merged with the extra ``alias_files``.
 
     Read again whenever one of the files changes (a running server picks up edits); raises
     :class:`AliasError` when an extra file cannot be read.
     """
-    paths = [bundled_aliases_path(), *user_alias_paths()]
+    paths = [bundled_aliases_path(), *alias_files]
     key = tuple(_stamp(p) for p in paths)
     with _cache_lock:
         table = _cache.get(key)
@@ -199,9 +193,9 @@ def load_aliases() -> AliasTable:
     return table
 
 
-def alias_version() -> str:
+def alias_version(alias_files: Sequence[str] = ()) -> str:
     """The version of the alias list in effect: the bundled list's ``# version:`` (``"1"``),
-    followed by ``+`` and a short hash of the extra files when ``$CIVIC_SEARCH_ALIASES`` names some.
+    followed by ``+`` and a short hash of the extra ``alias_files`` when there are some.
 
     Never raises: an unreadable extra file is hashed by its name.
     """
@@ -215,7 +209,7 @@ def alias_version() -> str:
                     break
     except OSError:
         version = "missing"
-    extra = user_alias_paths()
+    extra = list(alias_files)
     if not extra:
         return version or "unversioned"
     digest = hashlib.sha256()
@@ -233,8 +227,9 @@ def alias_version() -> str:
 def expand_tree(tree: Node, table: AliasTable | None = None) -> Node:
     """``tree`` with every Text node that names an alias replaced by an OR of its group.
 
-    The new Text nodes keep the original's position and quoting (a term with a space is quoted);
-    ORs are flattened and terms that fold alike appear once. Field and date nodes are kept.
+    ``table`` defaults to the bundled list (:func:`load_aliases`). The new Text nodes keep the
+    original's position and quoting (a term with a space is quoted); ORs are flattened and terms
+    that fold alike appear once. Field and date nodes are kept.
     """
     table = table if table is not None else load_aliases()
     return _expand(tree, table)

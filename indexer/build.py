@@ -13,37 +13,32 @@ time); the parent holds the index lock, applies deletions and commits all segmen
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
-import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from whoosh import index as whoosh_index
-from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 
-from .errors import IndexLocked, IndexNotFound, IndexOutdated, IndexWriteError
-from .documents import OfficeSettings
-from .paths import bundled_corpus_dir, bundled_source_name, is_documentation_name, is_transcript_name
-from .schema import INDEX_NAME, MEETING, SCHEMA_VERSION, TurnCodec, make_schema
-from .transcripts import readable_name
-from .writing import POOL_LIMIT_MB, Job, Sink, commit, index_jobs, lean, run_workers
+from .errors import IndexLocked, IndexWriteError
+from .indexdir import META_FILE, check_index, dictionary_outdated, index_exists, open_index, open_or_create, write_meta
+from .paths import (bundled_corpus_dir, bundled_source_name, hash_file, is_documentation_name, is_transcript_name,
+                    readable_name)
+from .schema import MEETING, TurnCodec
+from .analysis import load_segmenter
+from .settings import Settings, settings_for
+from .writing import POOL_LIMIT_MB, FileIndexed, FileResult, Job, Sink, Skipped, commit, index_jobs, lean, run_workers
 
-META_FILE = "civic-search.json"
+__all__ = [
+    "IndexReport", "Skipped", "build_index", "scan",
+    # The index directory's checks, kept importable from here for existing callers.
+    "META_FILE", "check_index", "dictionary_outdated", "index_exists", "open_index",
+]
+
 #: Below this much input, worker processes cost more to start than they save.
 PARALLEL_MIN_BYTES = 2_000_000
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A file that could not be indexed, and why."""
-
-    path: str
-    reason: str
 
 
 @dataclass
@@ -65,9 +60,11 @@ class IndexReport:
 
     @property
     def changed(self) -> bool:
+        """Whether the run changed the index."""
         return bool(self.added or self.updated or self.removed or self.rebuilt)
 
     def summary(self) -> str:
+        """The one-line summary ``civic-search index`` prints."""
         if not self.changed:
             line = f"Index up to date: {self.unchanged} meetings unchanged, nothing re-indexed"
         else:
@@ -81,76 +78,6 @@ class IndexReport:
             counts = sorted(self.ignored.items(), key=lambda kv: (-kv[1], kv[0]))
             line += "; ignored " + ", ".join(f"{n} {suffix}" for suffix, n in counts)
         return f"{line} ({self.seconds:.1f} s)."
-
-
-# --- index directory ---------------------------------------------------------------------
-
-
-def _meta_path(index_dir: Path) -> Path:
-    return index_dir / META_FILE
-
-
-def _expected_meta() -> dict:
-    from .analysis import civic_dictionary_path, segmenter_name
-
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "dictionary": _dictionary_version(civic_dictionary_path()),
-        "segmenter": segmenter_name(),
-    }
-
-
-def _dictionary_version(path: str) -> str:
-    # The words field depends on the dictionaries: a changed dictionary means a rebuild.
-    digest = hashlib.sha256()
-    paths = [path] + [p for p in os.environ.get("CIVIC_SEARCH_USER_DICT", "").split(os.pathsep) if p]
-    for p in paths:
-        try:
-            digest.update(Path(p).read_bytes())
-        except OSError:
-            digest.update(p.encode())
-    return digest.hexdigest()[:16]
-
-
-def index_exists(index_dir: Path) -> bool:
-    return Path(index_dir).is_dir() and whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME)
-
-
-def check_index(index_dir: Path) -> None:
-    """Raise IndexNotFound / IndexOutdated unless ``index_dir`` holds a usable index."""
-    index_dir = Path(index_dir)
-    if not index_exists(index_dir):
-        raise IndexNotFound(f"no index in {index_dir}")
-    try:
-        meta = json.loads(_meta_path(index_dir).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta = {}
-    if meta.get("schema_version") != SCHEMA_VERSION:
-        raise IndexOutdated(f"the index in {index_dir} was built by another version of civic-search")
-
-
-def open_index(index_dir: Path):
-    """Open an existing index (raises IndexNotFound / IndexOutdated)."""
-    check_index(index_dir)
-    return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
-
-
-def _open_or_create(index_dir: Path) -> tuple[object, bool]:
-    """Open the index for writing, creating it (or a fresh one for a new schema) as needed."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    if index_exists(index_dir):
-        try:
-            meta = json.loads(_meta_path(index_dir).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            meta = {}
-        if meta.get("schema_version") == SCHEMA_VERSION:
-            return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME), False
-    # A new index, or one of another schema version (unusable by this version anyway): start an
-    # empty index of this version, so that a first run that fails still leaves a usable index.
-    storage = FileStorage(str(index_dir))
-    ix = storage.create_index(make_schema(), indexname=INDEX_NAME)
-    _write_meta(index_dir)
-    return ix, True
 
 
 # --- scanning ------------------------------------------------------------------------------
@@ -231,29 +158,6 @@ def scan(paths: Iterable[str | Path]) -> ScanResult:
     return result
 
 
-def _blocks_of(path: str | Path):
-    """The bytes of a regular file, a MB at a time; OSError when it is not one."""
-    # Non-blocking open: a FIFO named like a transcript must not hang the run.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"not a regular file: {path}")
-        yield from iter(lambda: handle.read(1 << 20), b"")
-
-
-def hash_file(path: str | Path) -> str:
-    """sha256 of a file's bytes (what a meeting's content hash is); OSError if unreadable."""
-    digest = hashlib.sha256()
-    for block in _blocks_of(path):
-        digest.update(block)
-    return digest.hexdigest()
-
-
-def read_regular_file(path: str | Path) -> bytes:
-    """A regular file's bytes (OSError for a folder, FIFO or device, or if unreadable)."""
-    return b"".join(_blocks_of(path))
-
-
 _ID_UNSAFE = re.compile(r"[\s/\\?#%&+\x00-\x1f\x7f-\x9f]+")
 
 
@@ -281,83 +185,104 @@ def _default_workers() -> int:
 
 def build_index(
     paths: Iterable[str | Path] | None = None,
-    index_dir: str | Path = ".",
+    index_dir: str | Path | None = None,
     *,
     rebuild: bool = False,
     workers: int | None = None,
     progress: bool = False,
     wait: float = 0.0,
     on_skip: Callable[[Skipped], None] | None = None,
-    office: OfficeSettings | None = None,
+    settings: Settings | None = None,
 ) -> IndexReport:
     """Bring the index in ``index_dir`` up to date with ``paths`` (default: the bundled corpus).
 
-    Returns what was done; files that could not be read are listed in ``report.skipped`` (and
-    passed to ``on_skip`` as they happen), files in the folders that hold no record are counted
-    in ``report.ignored``. ``office`` sets the limits for office documents and where LibreOffice
-    is (default: :class:`~indexer.documents.OfficeSettings`). Raises IndexLocked when another
-    indexer is writing.
+    :param paths: files and folders to index; folders are walked for transcript files.
+    :param index_dir: the index folder (default: ``settings.index_dir``); created if needed.
+    :param rebuild: re-index every file instead of only new and changed ones.
+    :param workers: worker processes (default: the cores, at most 4; small runs use none).
+    :param progress: show a progress bar on stderr.
+    :param wait: seconds to wait for another indexer's lock before giving up.
+    :param on_skip: called with each file that cannot be indexed, as it happens.
+    :param settings: the size limits, the office-document limits and LibreOffice, and the user
+        dictionaries (default: :class:`Settings` defaults).
+    :returns: what was done; unreadable files are listed in ``report.skipped``, files in the
+        folders that hold no meeting record are counted by extension in ``report.ignored``.
+    :raises IndexLocked: another indexer is writing. :raises IndexWriteError: the index could not
+        be written; the previous index is unchanged.
     """
     started = time.monotonic()
-    index_dir = Path(index_dir)
-    paths = list(paths) if paths else [bundled_corpus_dir()]
+    settings = settings_for(index_dir, settings)
+    index_dir = settings.index_dir
     report = IndexReport(index_dir=str(index_dir))
 
-    def skip(path: str, reason: str) -> None:
-        item = Skipped(str(path), reason)
+    def skip(item: Skipped) -> None:
         report.skipped.append(item)
         if on_skip:
             on_skip(item)
 
-    found = scan(paths)
+    found = scan(list(paths) if paths else [bundled_corpus_dir()])
     files, folders = found.files, found.folders
     for problem in found.problems:
-        skip(problem.path, problem.reason)
+        skip(problem)
     report.scanned = len(files)
     report.ignored = found.ignored
-
-    try:
-        ix, fresh = _open_or_create(index_dir)
-    except OSError as err:
-        raise IndexWriteError(f"cannot create the index in {index_dir}: {err.strerror or err}") from err
+    writer, fresh = _open_writer(index_dir, wait, settings)
     rebuild = rebuild or fresh
     try:
-        writer = lean(ix.writer(timeout=wait, compound=False, codec=TurnCodec()), POOL_LIMIT_MB)
+        jobs, removed_ids = _plan(writer, files, folders, rebuild, report)
+        run = _JobRun(report, skip, jobs, progress)
+        _update(writer, run, removed_ids, rebuild, workers, settings)
+    except BaseException as err:
+        _cancel(writer, err)
+        raise
+    report.rebuilt = rebuild
+    write_meta(index_dir, settings.analysis.user_dictionaries)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _update(writer, run: "_JobRun", removed_ids: set[str], rebuild: bool, workers: int | None,
+            settings: Settings) -> None:
+    """Index the run's jobs, delete what they replace and what was removed, and commit."""
+    sink = Sink(writer)
+    segments = run.index(sink, settings.index_dir, workers, settings)
+    # Delete old versions only now: a changed file that no longer parses keeps its old
+    # version in the index (and is reported), rather than vanishing.
+    for job in run.jobs:
+        if job.replaces and job.meeting_id in run.indexed:
+            writer.delete_by_term("meeting_id", job.meeting_id)
+    for mid in removed_ids:
+        writer.delete_by_term("meeting_id", mid)
+    run.report.removed = len(removed_ids)
+    commit(sink, settings.index_dir, segments, rebuild)
+
+
+def _open_writer(index_dir: Path, wait: float, settings: Settings):
+    """The index's writer (creating the index if needed), and whether the index is new."""
+    try:
+        ix, fresh = open_or_create(index_dir, settings.analysis.user_dictionaries)
+    except OSError as err:
+        raise IndexWriteError(f"cannot create the index in {index_dir}: {err.strerror or err}") from err
+    try:
+        return lean(ix.writer(timeout=wait, compound=False, codec=TurnCodec()), POOL_LIMIT_MB), fresh
     except LockError as err:
         raise IndexLocked(
             f"another indexer is writing to {index_dir}; wait for it to finish (or use --wait)"
         ) from err
 
+
+def _cancel(writer, err: BaseException) -> None:
+    """Cancel the run's writer; an OSError that stopped the run becomes an IndexWriteError."""
     try:
-        jobs, removed_ids = _plan(writer, files, folders, rebuild, report)
-        sink = Sink(writer)
-        indexed_ids, segments = _run_jobs(sink, index_dir, jobs, workers, progress, report, skip,
-                                          office or OfficeSettings())
-        # Delete old versions only now: a changed file that no longer parses keeps its old
-        # version in the index (and is reported), rather than vanishing.
-        for job in jobs:
-            if job.replaces and job.meeting_id in indexed_ids:
-                writer.delete_by_term("meeting_id", job.meeting_id)
-        for mid in removed_ids:
-            writer.delete_by_term("meeting_id", mid)
-        report.removed = len(removed_ids)
-        commit(sink, index_dir, segments, rebuild)
-    except BaseException as err:
-        try:
-            writer.cancel()
-        except Exception:
-            pass
-        if isinstance(err, OSError):
-            # Reading problems are per file (reported and skipped); an OSError here is a write
-            # (a posting pool spill, a segment file): nothing was committed.
-            raise IndexWriteError(
-                f"could not write the index ({err.strerror or err}); the previous index is unchanged"
-            ) from err
-        raise
-    report.rebuilt = rebuild
-    _write_meta(index_dir)
-    report.seconds = time.monotonic() - started
-    return report
+        writer.cancel()
+    except Exception:
+        pass
+    if isinstance(err, OSError):
+        # Reading problems are per file (reported and skipped); an OSError here is a write
+        # (a posting pool spill, a segment file): nothing was committed.
+        raise IndexWriteError(
+            f"could not write the index ({err.strerror or err}); the previous index is unchanged"
+        ) from err
 
 
 def _plan(writer, files, folders, rebuild, report):
@@ -408,52 +333,45 @@ def _plan(writer, files, folders, rebuild, report):
     return jobs, removed
 
 
-def _run_jobs(sink: Sink, index_dir: Path, jobs, workers, progress, report, skip,
-              office: OfficeSettings) -> tuple[set[str], list]:
-    """Index the jobs; returns the meeting ids indexed and the segments written by workers."""
-    from tqdm import tqdm
+class _JobRun:
+    """Indexes a run's jobs and counts what they gave into the report."""
 
-    bar = tqdm(total=len(jobs), unit="file", disable=not progress or not jobs, leave=False)
-    by_path = {job.path: job for job in jobs}
-    indexed: set[str] = set()
+    def __init__(self, report: IndexReport, skip: Callable[[Skipped], None], jobs: list[Job], progress: bool):
+        self.report = report
+        self.skip = skip
+        self.jobs = jobs
+        self.progress = progress
+        self.by_path = {job.path: job for job in jobs}
+        #: The meeting ids indexed in this run.
+        self.indexed: set[str] = set()
 
-    def on_result(message: tuple) -> None:
-        if message[0] == "skip":
-            skip(message[1], message[2])
-        elif message[0] == "done":
-            job = by_path[message[1]]
-            indexed.add(job.meeting_id)
+    def on_result(self, result: FileResult) -> None:
+        if isinstance(result, Skipped):
+            self.skip(result)
+        elif isinstance(result, FileIndexed):
+            job = self.by_path[result.path]
+            self.indexed.add(job.meeting_id)
             if job.replaces:
-                report.updated += 1
+                self.report.updated += 1
             else:
-                report.added += 1
-            report.turns += message[3]
-        bar.update(1)
+                self.report.added += 1
+            self.report.turns += result.turns
+        self.bar.update(1)
 
-    total_bytes = sum(j.size for j in jobs)
-    workers = workers if workers is not None else _default_workers()
-    segments = []
-    try:
-        if workers <= 1 or len(jobs) < 2 or total_bytes < PARALLEL_MIN_BYTES:
-            index_jobs(sink, jobs, on_result, office)
-        else:
-            segments = run_workers(str(index_dir), _split_jobs(jobs, workers), on_result, office)
-    finally:
-        bar.close()
-    return indexed, segments
+    def index(self, sink: Sink, index_dir: Path, workers: int | None, settings: Settings) -> list:
+        """Index the jobs; returns the segments written by worker processes (if any)."""
+        from tqdm import tqdm
 
-
-def _write_meta(index_dir: Path) -> None:
-    tmp = _meta_path(index_dir).with_suffix(".tmp")
-    tmp.write_text(json.dumps(_expected_meta()), encoding="utf-8")
-    os.replace(tmp, _meta_path(index_dir))
-
-
-def dictionary_outdated(index_dir: Path) -> bool:
-    """True when the index was built with other dictionaries than the current ones."""
-    try:
-        meta = json.loads(_meta_path(Path(index_dir)).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return True
-    expected = _expected_meta()
-    return meta.get("dictionary") != expected["dictionary"] or meta.get("segmenter") != expected["segmenter"]
+        jobs = self.jobs
+        self.bar = tqdm(total=len(jobs), unit="file", disable=not self.progress or not jobs, leave=False)
+        total_bytes = sum(j.size for j in jobs)
+        workers = workers if workers is not None else _default_workers()
+        try:
+            if workers <= 1 or len(jobs) < 2 or total_bytes < PARALLEL_MIN_BYTES:
+                segmenter = load_segmenter(settings.analysis.user_dictionaries)
+                index_jobs(sink, jobs, self.on_result, indexing=settings.indexing, segmenter=segmenter)
+                return []
+            return run_workers(str(index_dir), _split_jobs(jobs, workers), self.on_result,
+                               indexing=settings.indexing, user_dictionaries=settings.analysis.user_dictionaries)
+        finally:
+            self.bar.close()

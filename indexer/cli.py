@@ -1,6 +1,8 @@
 """The ``civic-search`` command line: a thin layer over :mod:`indexer.build` and :mod:`indexer.search`.
 
-Errors are one line on stderr with exit code 1 (2 for usage errors), never a traceback.
+Errors are one line on stderr with exit code 1 (2 for usage errors), never a traceback. Each
+command reads its :class:`~indexer.settings.Settings` once, from the environment, the
+configuration file and its options, and passes them to the library.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import click
 
 from . import __version__
 from .errors import CivicSearchError, IndexNotFound, IndexOutdated, QueryError
+from .options import DEFAULT_PERIOD, DEFAULT_SORT, DEFAULT_WIDTH, MAX_LIMIT, MAX_PAGE, MAX_WIDTH, PERIODS, SORTS
+from .settings import ENV_DEBUG, Settings
 
-LIMIT_MAX = 10_000
-PAGE_MAX = 100_000  # the web API's limit too (search_web.params.API_MAX_PAGE)
 # A query may start with '-' (an exclusion, "-排放 淨零"): unknown options are query text.
 QUERY_ARGUMENT = {"ignore_unknown_options": True}
 
@@ -58,7 +60,7 @@ def handle_errors(func):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as err:  # a bug: still one line; CIVIC_SEARCH_DEBUG=1 shows the traceback
-            if os.environ.get("CIVIC_SEARCH_DEBUG"):
+            if _debug():
                 raise
             detail = " ".join(f"{type(err).__name__}: {err}".split())
             raise _fail(f"unexpected error ({detail}); please report it (CIVIC_SEARCH_DEBUG=1 shows "
@@ -77,33 +79,51 @@ def index_option(func):
     )(func)
 
 
-def _index_dir(index_dir: Path | None) -> Path:
-    from .paths import default_index_dir
+_SETTINGS = "civic_search.settings"
 
-    return index_dir if index_dir is not None else default_index_dir()
+
+def command_settings(index_dir: Path | None = None) -> Settings:
+    """This command's settings: the environment and the configuration file, read once per
+    command, with ``--index`` over them."""
+    meta = click.get_current_context().meta
+    if _SETTINGS not in meta:
+        overrides = {"INDEX_DIR": index_dir} if index_dir is not None else None
+        meta[_SETTINGS] = Settings.from_environ(os.environ, overrides=overrides)
+    elif index_dir is not None and meta[_SETTINGS].index_dir != index_dir:
+        meta[_SETTINGS] = meta[_SETTINGS].replace(index_dir=index_dir)
+    return meta[_SETTINGS]
+
+
+def _debug() -> bool:
+    """Whether to show the traceback of an unexpected error (``$CIVIC_SEARCH_DEBUG``)."""
+    context = click.get_current_context(silent=True)
+    settings = context.meta.get(_SETTINGS) if context is not None else None
+    return settings.debug if settings is not None else bool(os.environ.get(ENV_DEBUG, "").strip())
 
 
 def _echo_skip(item) -> None:
     click.echo(f"skipped {item.path}: {item.reason}", err=True)
 
 
-def _ensure_index(index_dir: Path | None) -> Path:
-    """The index directory, with an index built from the bundled corpus when there is none."""
-    from .build import build_index, index_exists
+def ensure_index(index_dir: Path | None) -> Settings:
+    """The settings, with an index built from the bundled corpus when there is none."""
+    from .indexdir import index_exists
 
-    directory = _index_dir(index_dir)
-    if not index_exists(directory):
-        click.echo(f"No index in {directory} yet: building it from the bundled corpus…", err=True)
-        report = build_index(None, directory, on_skip=_echo_skip)
+    settings = command_settings(index_dir)
+    if not index_exists(settings.index_dir):
+        from .build import build_index  # the write path, only when there is no index yet
+
+        click.echo(f"No index in {settings.index_dir} yet: building it from the bundled corpus…", err=True)
+        report = build_index(None, on_skip=_echo_skip, settings=settings)
         click.echo(report.summary(), err=True)
-    return directory
+    return settings
 
 
-def _engine(index_dir: Path | None):
+def open_engine(index_dir: Path | None):
     """Open the search engine, building the index from the bundled corpus when there is none."""
     from .search import SearchEngine
 
-    return _closing(SearchEngine(_ensure_index(index_dir)))
+    return _closing(SearchEngine(settings=ensure_index(index_dir)))
 
 
 def _closing(engine):
@@ -112,7 +132,32 @@ def _closing(engine):
     return engine
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: The entry point group through which front ends installed beside the library add commands
+#: (``search_web`` adds ``serve``): the library never imports them.
+COMMANDS_ENTRY_POINTS = "civic_search.commands"
+
+
+class CommandGroup(click.Group):
+    """The command group: its own commands, and those of the ``civic_search.commands`` entry
+    points, loaded only when named or listed (a search's cold start reads no metadata)."""
+
+    def _plugins(self) -> dict:
+        from importlib.metadata import entry_points
+
+        return {ep.name: ep for ep in entry_points(group=COMMANDS_ENTRY_POINTS)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None:
+            plugin = self._plugins().get(name)
+            command = plugin.load() if plugin is not None else None
+        return command
+
+
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="civic-search")
 def main() -> None:
     """Search Traditional Chinese civic meeting transcripts: who said a phrase, when, and where."""
@@ -129,22 +174,22 @@ def main() -> None:
 @handle_errors
 def index(paths, index_dir, rebuild, strict, workers, wait, quiet) -> None:
     """Index meeting records in PATHS (files or folders; default: the bundled corpus)."""
-    from .build import build_index, dictionary_outdated, index_exists
-    from .documents import OfficeSettings
+    from .build import build_index
+    from .indexdir import dictionary_outdated, index_exists
 
-    directory = _index_dir(index_dir)
-    if not rebuild and index_exists(directory) and dictionary_outdated(directory):
+    settings = command_settings(index_dir)
+    directory = settings.index_dir
+    if not rebuild and index_exists(directory) and dictionary_outdated(directory, settings.analysis.user_dictionaries):
         click.echo("The dictionaries changed since the last build: rebuilding the index.", err=True)
         rebuild = True
     report = build_index(
         list(paths) or None,
-        directory,
+        settings=settings,
         rebuild=rebuild,
         workers=workers,
         progress=not quiet and sys.stderr.isatty(),
         wait=wait,
         on_skip=_echo_skip,
-        office=OfficeSettings.from_environ(os.environ),
     )
     click.echo(report.summary())
     if strict and report.skipped:
@@ -179,12 +224,12 @@ def filter_options(func):
     return click.option("--speaker", help="Only turns whose speaker label contains this.")(func)
 
 
-def _echo_explanation(query, *, speaker, since, until, aliases, as_json) -> None:
+def _echo_explanation(query, *, speaker, since, until, aliases, as_json, settings: Settings) -> None:
     """How the query was read, on stderr: text, or one JSON object with ``as_json``."""
     from .explain import explain
     from .terminal import explanation_lines
 
-    explanation = explain(query, speaker=speaker, since=since, until=until, aliases=aliases)
+    explanation = explain(query, speaker=speaker, since=since, until=until, aliases=aliases, settings=settings)
     if as_json:
         click.echo(json.dumps(explanation.to_dict(), ensure_ascii=False), err=True)
     else:
@@ -194,12 +239,12 @@ def _echo_explanation(query, *, speaker, since, until, aliases, as_json) -> None
 @main.command(context_settings=QUERY_ARGUMENT)
 @click.argument("query")
 @index_option
-@click.option("--limit", type=click.IntRange(0, LIMIT_MAX), default=10, show_default=True, help="Hits per page; 0 for all.")
-@click.option("--page", type=click.IntRange(1, PAGE_MAX), default=1, show_default=True)
+@click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=10, show_default=True, help="Hits per page; 0 for all.")
+@click.option("--page", type=click.IntRange(1, MAX_PAGE), default=1, show_default=True)
 @click.option("--speaker", help="Only turns whose speaker label contains this.")
 @click.option("--since", help="Only meetings on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--until", help="Only meetings on or before this date.")
-@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option("--sort", type=click.Choice(SORTS), default=DEFAULT_SORT, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print every hit as CSV (UTF-8 with BOM), one row per turn.")
 @aliases_option
@@ -209,9 +254,11 @@ def search(query, index_dir, limit, page, speaker, since, until, sort, as_json, 
     """Search for QUERY: exact phrases, OR, -exclude, speaker:, title:, date:."""
     if as_json and as_csv:
         raise click.UsageError("--json and --csv cannot be combined")
+    settings = command_settings(index_dir)
     if explain_query:
-        _echo_explanation(query, speaker=speaker, since=since, until=until, aliases=aliases, as_json=as_json)
-    engine = _engine(index_dir)
+        _echo_explanation(query, speaker=speaker, since=since, until=until, aliases=aliases, as_json=as_json,
+                          settings=settings)
+    engine = open_engine(index_dir)
     if as_csv:
         from .export import export_rows, write_csv
 
@@ -250,7 +297,7 @@ def search(query, index_dir, limit, page, speaker, since, until, sort, as_json, 
 @handle_errors
 def show(meeting_id, index_dir, as_json) -> None:
     """Print the whole meeting MEETING_ID."""
-    engine = _engine(index_dir)
+    engine = open_engine(index_dir)
     meeting = engine.meeting(meeting_id)
     if as_json:
         click.echo(json.dumps(meeting.to_dict(), ensure_ascii=False))
@@ -283,14 +330,15 @@ def show(meeting_id, index_dir, as_json) -> None:
 @handle_errors
 def stats(index_dir, as_json) -> None:
     """Show what the index holds."""
+    from .aliases import alias_version
     from .search import SearchEngine
 
-    engine = _closing(SearchEngine(_index_dir(index_dir)))
+    settings = command_settings(index_dir)
+    engine = _closing(SearchEngine(settings=settings))
     info = engine.stats()
-    from .aliases import alias_version
-
+    version = alias_version(settings.query.alias_files)
     if as_json:
-        click.echo(json.dumps({**info.to_dict(), "alias_version": alias_version()}, ensure_ascii=False))
+        click.echo(json.dumps({**info.to_dict(), "alias_version": version}, ensure_ascii=False))
         return
     click.echo(f"Index: {info.index_dir}")
     click.echo(f"Meetings: {info.meetings}")
@@ -300,51 +348,7 @@ def stats(index_dir, as_json) -> None:
         click.echo(f"Dates: {info.first_date} to {info.last_date}")
     click.echo(f"Segments: {info.segments}")
     click.echo(f"Size: {info.size_bytes / 1e6:.1f} MB")
-    click.echo(f"Aliases: version {alias_version()}")
-
-
-@main.command()
-@index_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="Threads per worker process.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes sharing the port (searching is CPU-bound: up to one per core).")
-@handle_errors
-def serve(index_dir, host, port, threads, workers) -> None:
-    """Serve the search page and JSON API with waitress."""
-    from search_web import serving
-
-    if workers > 1 and not serving.CAN_FORK:
-        raise click.BadParameter("more than 1 needs os.fork, which Windows does not have; use --workers 1",
-                                 param_hint="'--workers'")
-    serving.listen_addresses(host, port)  # an unknown host is a one-line error before the index is opened
-
-    def started(directory) -> None:
-        processes = f" with {workers} worker processes" if workers > 1 else ""
-        click.echo(f"Serving {directory} at http://{host}:{port}/{processes} (Ctrl+C to stop)", err=True)
-
-    if workers == 1:
-        from waitress import serve as waitress_serve
-
-        app = _web_app(index_dir)
-        started(app.config["INDEX_DIR"])
-        waitress_serve(app, host=host, port=port, threads=threads, ident="civic-search")
-        return
-    # Build a missing index once, here, rather than in every worker; each worker opens its own
-    # engine after the fork (see search_web.serving).
-    directory = _ensure_index(index_dir)
-    sockets = serving.bind(host, port)
-    serving.serve_forked(handle_errors(lambda: _web_app(index_dir)), sockets, workers=workers, threads=threads,
-                         on_ready=lambda: started(directory))
-
-
-def _web_app(index_dir: Path | None):
-    """The web app over a newly opened engine (once per serving process)."""
-    from search_web import create_app
-
-    engine = _engine(index_dir)
-    return create_app({"INDEX_DIR": str(engine.index_dir), "ENGINE": engine})
+    click.echo(f"Aliases: version {version}")
 
 
 # --- research tools: keyword in context, timeline, speakers ------------------------------------
@@ -371,9 +375,10 @@ def _no_terms_note(result_set) -> None:
 @main.command(context_settings=QUERY_ARGUMENT)
 @click.argument("query")
 @index_option
-@click.option("--width", type=click.IntRange(1, 200), default=20, show_default=True, help="Characters of context on each side.")
+@click.option("--width", type=click.IntRange(1, MAX_WIDTH), default=DEFAULT_WIDTH, show_default=True,
+              help="Characters of context on each side.")
 @filter_options
-@click.option("--sort", type=click.Choice(["date", "relevance"]), default="date", show_default=True, help="date: newest meeting first.")
+@click.option("--sort", type=click.Choice(SORTS[::-1]), default="date", show_default=True, help="date: newest meeting first.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (UTF-8 with BOM), one row per occurrence.")
 @handle_errors
@@ -384,7 +389,7 @@ def kwic(query, index_dir, width, speaker, since, until, aliases, sort, as_json,
 
     if as_json and as_csv:
         raise click.UsageError("--json and --csv cannot be combined")
-    result_set = _engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
+    result_set = open_engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
     _no_terms_note(result_set)
     rows = occurrence_rows(result_set, width=width, sort=sort)
     if as_csv:
@@ -419,7 +424,7 @@ def _bar_width(periods) -> int:
 @main.command(context_settings=QUERY_ARGUMENT)
 @click.argument("query")
 @index_option
-@click.option("--by", type=click.Choice(["year", "month"]), default="year", show_default=True, help="Period of each bar.")
+@click.option("--by", type=click.Choice(PERIODS), default=DEFAULT_PERIOD, show_default=True, help="Period of each bar.")
 @filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors
@@ -429,7 +434,7 @@ def timeline(query, index_dir, by, speaker, since, until, aliases, as_json) -> N
     from .research import timeline_object
     from .terminal import bar_chart, plural
 
-    result_set = _engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
+    result_set = open_engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
     _no_terms_note(result_set)
     periods = periods_of(result_set, by)
     data = timeline_object(result_set, periods, by)
@@ -447,7 +452,7 @@ def timeline(query, index_dir, by, speaker, since, until, aliases, as_json) -> N
 @main.command(context_settings=QUERY_ARGUMENT)
 @click.argument("query")
 @index_option
-@click.option("--limit", type=click.IntRange(0, LIMIT_MAX), default=20, show_default=True, help="Speakers to list; 0 for all.")
+@click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=20, show_default=True, help="Speakers to list; 0 for all.")
 @filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors
@@ -456,7 +461,7 @@ def speakers(query, index_dir, limit, speaker, since, until, aliases, as_json) -
     from .research import speakers_object
     from .terminal import plural, speaker_table
 
-    result_set = _engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
+    result_set = open_engine(index_dir).run(query, speaker=speaker, since=since, until=until, aliases=aliases)
     ranked = result_set.by_speaker()
     shown = ranked[:limit] if limit else ranked
     data = speakers_object(result_set, ranked, limit)

@@ -40,7 +40,7 @@ from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter
 from whoosh.matching import ListMatcher
 from whoosh.reading import TermInfo, TermNotFound
 
-from .errors import IndexOutdated
+from .errors import CivicSearchError, IndexOutdated
 
 EXT = ".cpk"
 FORMAT_VERSION = 2
@@ -59,7 +59,7 @@ _ZLIB = 4
 _SWAP = sys.byteorder != "little"  # the file is little-endian whatever the machine
 
 
-class CompactFormatError(ValueError):
+class CompactFormatError(CivicSearchError, ValueError):
     """A compact postings file that cannot be read (truncated, damaged or another version)."""
 
 

@@ -1,4 +1,9 @@
-"""The library's small named exceptions; front ends turn them into one-line messages."""
+"""The library's small named exceptions; front ends turn them into one-line messages.
+
+Every error the library raises for a user to act on is a :class:`CivicSearchError`, so an
+application embedding the engine needs one ``except`` clause. Some are also a built-in type
+(``ValueError``, ``FileNotFoundError``) where code written before them caught that.
+"""
 
 from __future__ import annotations
 
@@ -39,3 +44,15 @@ class QueryError(CivicSearchError):
         self.position = position
         where = f" at position {position}" if position is not None else ""
         super().__init__(f"{message}{where}")
+
+
+class BadParameter(CivicSearchError, ValueError):
+    """An option value that cannot be accepted (a page, limit, sort or width out of range)."""
+
+
+class SettingsError(CivicSearchError, ValueError):
+    """A configuration value (environment, configuration file) that cannot be used."""
+
+
+class CorpusMissing(CivicSearchError, FileNotFoundError):
+    """The installation lacks the bundled sample corpus."""

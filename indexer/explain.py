@@ -1,7 +1,7 @@
 """Query explanation: how a query string was read, so a user can see why something matched.
 
 :func:`explain` parses a query exactly as :meth:`SearchEngine.run <indexer.search.SearchEngine.run>`
-does (the same :meth:`~indexer.search.SearchEngine.build_tree`, the same alias expansion) and
+does (the same :func:`~indexer.query.build_query`, the same alias expansion) and
 returns an :class:`Explanation`: the structure (AND, OR, NOT, grouping), each term with its
 folded form and the characters folding changed, the jieba words of each term (how the words
 field, which ranks whole-word matches higher, sees it), the field filters and date ranges
@@ -25,8 +25,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import asdict, dataclass, field
 
-from .analysis import fold, segment_words
-from .query import And, DateRange, Field, Node, Not, Or, Text
+from .analysis import fold, load_segmenter, segment_words
+from .query import And, DateRange, Field, Node, Not, Or, Text, build_query
+from .settings import Settings
 
 REASONS = ("width", "compatibility", "case", "variant", "space")
 
@@ -110,13 +111,16 @@ class Explanation:
 
     @property
     def included(self) -> list[TermExplanation]:
+        """The terms a hit contains (not under a NOT)."""
         return [t for t in self.terms if not t.excluded]
 
     @property
     def excluded(self) -> list[TermExplanation]:
+        """The terms a hit must not contain."""
         return [t for t in self.terms if t.excluded]
 
     def to_dict(self) -> dict:
+        """The object ``search --json --explain`` prints on stderr and ``/api/explain`` returns."""
         return asdict(self)
 
 
@@ -191,27 +195,54 @@ def explain(
     since: str | None = None,
     until: str | None = None,
     aliases: bool = False,
+    settings: Settings | None = None,
 ) -> Explanation:
     """Explain how :meth:`SearchEngine.run <indexer.search.SearchEngine.run>` reads ``query``
-    with the same options. Raises QueryError for what the search would refuse.
+    with the same options (``settings``: the alias files and user dictionaries, as the
+    engine's). Raises QueryError for what the search would refuse.
 
     Needs no index: parsing, folding, segmenting and the alias list are all the index needs
     to know about a query.
     """
     from .aliases import alias_version, expand_tree, expansions, load_aliases
-    from .search import SearchEngine
 
-    tree = SearchEngine.build_tree(query, speaker=speaker, since=since, until=until)
-    table = load_aliases()
+    alias_files = settings.query.alias_files if settings is not None else ()
+    tree = build_query(query, speaker=speaker, since=since, until=until)
+    table = load_aliases(alias_files)
+    segmenter = load_segmenter(settings.analysis.user_dictionaries if settings is not None else ())
     found = expansions(tree, table)
-    groups = {fold(node.value): terms for node, terms in found}
-    terms: list[TermExplanation] = []
-    fields: list[FieldExplanation] = []
-    dates: list[DateExplanation] = []
+    parts = _Parts({fold(node.value): terms for node, terms in found}, segmenter)
+    parts.walk(tree, False)
+    expanded = ""
+    if aliases and found:
+        expanded = render_tree(expand_tree(tree, table))
+    return Explanation(
+        query=query,
+        structure=render_tree(tree),
+        terms=parts.terms,
+        fields=parts.fields,
+        dates=parts.dates,
+        aliases=aliases,
+        alias_version=alias_version(alias_files),
+        expansions=[{"term": node.value, "terms": list(group)} for node, group in found],
+        expanded=expanded,
+    )
 
-    def walk(node: Node, excluded: bool) -> None:
+
+class _Parts:
+    """The terms, field filters and date ranges of a query tree, each marked excluded when it
+    is under a NOT."""
+
+    def __init__(self, alias_groups: dict[str, list[str]], segmenter):
+        self.alias_groups = alias_groups
+        self.segmenter = segmenter
+        self.terms: list[TermExplanation] = []
+        self.fields: list[FieldExplanation] = []
+        self.dates: list[DateExplanation] = []
+
+    def walk(self, node: Node, excluded: bool) -> None:
         if isinstance(node, Text):
-            terms.append(
+            self.terms.append(
                 TermExplanation(
                     text=node.value,
                     folded=fold(node.value),
@@ -219,34 +250,18 @@ def explain(
                     quoted=node.quoted,
                     excluded=excluded,
                     changes=char_changes(node.value),
-                    words=segment_words(node.value),
-                    aliases=list(groups.get(fold(node.value), [])),
+                    words=segment_words(node.value, self.segmenter),
+                    aliases=list(self.alias_groups.get(fold(node.value), [])),
                 )
             )
         elif isinstance(node, Field):
             source = "option" if node.position is None else "query"
-            fields.append(FieldExplanation(node.name, node.value, fold(node.value), excluded, source, node.position))
+            self.fields.append(FieldExplanation(node.name, node.value, fold(node.value), excluded, source, node.position))
         elif isinstance(node, DateRange):
             source = "option" if node.position is None else "query"
-            dates.append(DateExplanation(node.since, node.until, excluded, source, node.position))
+            self.dates.append(DateExplanation(node.since, node.until, excluded, source, node.position))
         elif isinstance(node, (And, Or)):
             for child in node.children:
-                walk(child, excluded)
+                self.walk(child, excluded)
         elif isinstance(node, Not):
-            walk(node.child, not excluded)
-
-    walk(tree, False)
-    expanded = ""
-    if aliases and found:
-        expanded = render_tree(expand_tree(tree, table))
-    return Explanation(
-        query=query,
-        structure=render_tree(tree),
-        terms=terms,
-        fields=fields,
-        dates=dates,
-        aliases=aliases,
-        alias_version=alias_version(),
-        expansions=[{"term": node.value, "terms": list(group)} for node, group in found],
-        expanded=expanded,
-    )
+            self.walk(node.child, not excluded)

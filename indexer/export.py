@@ -14,7 +14,7 @@ import html
 from typing import IO, Iterable
 from urllib.parse import quote
 
-from .results import without_unknown_page
+from .results import Occurrence, without_unknown_page
 
 #: The columns, in order (also the keys of each row).
 COLUMNS = ("meeting_id", "title", "date", "speaker", "turn", "page", "left", "match", "right", "link")
@@ -47,22 +47,28 @@ def export_rows(result_set, base_url: str = "", sort: str = "relevance") -> list
             # No term matched in this turn: its snippet is the escaped text from the start, line
             # breaks shown as spaces, as in contexts().
             left, match, right = "", "", html.unescape(hit.snippet)[:FILTER_ONLY_LENGTH]
-        rows.append(
-            {
-                "meeting_id": hit.meeting_id,
-                "title": hit.title,
-                "date": hit.date,
-                "speaker": hit.speaker,
-                "turn": hit.turn,
-                "page": hit.page,
-                "left": left,
-                "match": match,
-                "right": right,
-                "link": meeting_link(base_url, hit.meeting_id, result_set.query, hit.turn),
-            }
-        )
-        without_unknown_page(rows[-1])
+        occ = Occurrence(hit.meeting_id, hit.title, hit.date, hit.speaker, hit.turn, left, match, right, hit.source,
+                         hit.page)
+        rows.append(row(occ, meeting_link(base_url, hit.meeting_id, result_set.query, hit.turn)))
     return rows
+
+
+def row(occurrence: Occurrence, link: str) -> dict:
+    """The row of :data:`COLUMNS` for one occurrence (or a hit's first match) and its link: the
+    one row shape of every export, ``kwic`` and ``search --csv``. ``page`` (where the turn starts)
+    is there only for paged formats (PDF); CSV writes an empty cell for the others."""
+    return without_unknown_page({
+        "meeting_id": occurrence.meeting_id,
+        "title": occurrence.title,
+        "date": occurrence.date,
+        "speaker": occurrence.speaker,
+        "turn": occurrence.turn,
+        "page": occurrence.page,
+        "left": occurrence.left,
+        "match": occurrence.match,
+        "right": occurrence.right,
+        "link": link,
+    })
 
 
 def _cell(value):
@@ -81,4 +87,4 @@ def write_csv(rows: Iterable[dict], stream: IO[str]) -> None:
     writer = csv.DictWriter(stream, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell(row.get(k, "")) for k in COLUMNS})  # no page: an empty cell
+        writer.writerow({k: _cell(row.get(k, "")) for k in COLUMNS})

@@ -35,7 +35,7 @@ from __future__ import annotations
 import html
 import re
 
-from .transcripts import make_date
+from .cleaning import make_date
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t\u00a0]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _QUOTE = re.compile(r"^ {0,3}>")

@@ -360,3 +360,30 @@ def positive_texts(node: Node) -> list[str]:
             out.extend(positive_texts(child))
         return out
     return []
+
+
+def build_query(
+    query: str, *, speaker: str | None = None, since: str | None = None, until: str | None = None
+) -> Node:
+    """The query tree for ``query`` with the option filters ANDed on.
+
+    ``speaker`` (substring of the speaker label), ``since`` and ``until`` (YYYY, YYYY-MM or
+    YYYY-MM-DD) are the options every front end offers beside the query string (``--speaker``,
+    the speaker box). Raises QueryError for a malformed query or option.
+    """
+    tree = parse_query(query)
+    extra: list[Node] = []
+    if speaker is not None:
+        check_text(speaker, "speaker")
+    if speaker is not None and speaker.strip():
+        extra.append(Field("speaker", speaker.strip(), None))
+    if since or until:
+        low = parse_date_range(f"{since}..", None).since if since else None
+        high = parse_date_range(f"..{until}", None).until if until else None
+        if low and high and low > high:
+            raise QueryError(f"since {since} is after until {until}")
+        extra.append(DateRange(low, high, None))
+    if extra:
+        children = tree.children if isinstance(tree, And) else (tree,)
+        tree = And(tuple(children) + tuple(extra))
+    return tree

@@ -39,7 +39,7 @@ from __future__ import annotations
 import html
 import re
 
-from .transcripts import make_date
+from .cleaning import make_date
 
 _KEYS = {
     "date": ("日期", "會議日期", "開會日期"),

@@ -7,9 +7,8 @@ occurrence row
     One occurrence of a query term (not one turn: a turn that says a phrase three times gives
     three rows): ``meeting_id``, ``title``, ``date``, ``speaker``, ``turn``, ``left``, ``match``,
     ``right`` (plain text, ``width`` characters each side) and ``link`` (the turn's web address,
-    a path unless a base URL is given); ``page`` (the page the turn starts on) only for paged
-    formats (PDF). The keys are :data:`indexer.export.COLUMNS`, so
-    :func:`indexer.export.write_csv` writes them.
+    a path unless a base URL is given), built by :func:`indexer.export.row`. The keys are
+    :data:`indexer.export.COLUMNS`, so :func:`indexer.export.write_csv` writes them.
 period
     A year (``2022``) or a month (``2022-09``); :func:`timeline` lists every period from the
     first to the last with matches, empty ones included, then ``unknown`` (meetings without a
@@ -22,12 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .export import COLUMNS, meeting_link
-from .results import PeriodCount, without_unknown_page
+from .export import meeting_link, row
+from .options import DEFAULT_PERIOD, DEFAULT_WIDTH
+from .periods import UNKNOWN, periods_between
+from .results import Occurrence, PeriodCount
 from .snippets import contexts
-
-DEFAULT_WIDTH = 20
-MAX_WIDTH = 200
 
 __all__ = [
     "OccurrencePage",
@@ -54,12 +52,9 @@ class OccurrencePage:
 def occurrence_rows(result_set, *, width: int = DEFAULT_WIDTH, sort: str = "date", base_url: str = "") -> list[dict]:
     """Every occurrence row of ``result_set`` (a :class:`~indexer.search.ResultSet`), in
     ``sort`` order (``date``: newest meeting first; ``relevance``), each turn's in text order."""
-    rows = []
-    for occ in result_set.occurrences(width=width, sort=sort):
-        fields = occ.to_dict()
-        fields["link"] = meeting_link(base_url, occ.meeting_id, result_set.query, occ.turn)
-        rows.append({key: fields[key] for key in COLUMNS if key in fields})  # no source
-    return rows
+    query = result_set.query
+    return [row(occ, meeting_link(base_url, occ.meeting_id, query, occ.turn))
+            for occ in result_set.occurrences(width=width, sort=sort)]
 
 
 def occurrence_page(
@@ -81,25 +76,14 @@ def occurrence_page(
         if len(rows) >= limit:
             break
         mid = snap.meeting_ids[g]
-        title, date, _ = snap.meetings.get(mid, ("", "", ""))
+        title, date, source = snap.meetings.get(mid, ("", "", ""))
         turn = snap.turns[g]
         page = snap.pages[g] or None
         link = meeting_link(base_url, mid, result_set.query, turn)
         for i, (left, match, right) in enumerate(contexts(snap.text(g), result_set.terms, width)):
             if seen + i >= start and len(rows) < limit:
-                fields = {
-                    "meeting_id": mid,
-                    "title": title,
-                    "date": date,
-                    "speaker": snap.speakers[g],
-                    "turn": turn,
-                    "page": page,
-                    "left": left,
-                    "match": match,
-                    "right": right,
-                    "link": link,
-                }
-                rows.append(without_unknown_page(fields))
+                occ = Occurrence(mid, title, date, snap.speakers[g], turn, left, match, right, source, page)
+                rows.append(row(occ, link))
         seen += n
     return OccurrencePage(rows, total, len(counts), meetings, start)
 
@@ -119,24 +103,16 @@ def kwic_object(result_set, rows: list[dict], width: int) -> dict:
 # --- timeline ------------------------------------------------------------------------------------
 
 
-def _month_number(period: str) -> int:
-    return int(period[:4]) * 12 + (int(period[5:7]) - 1 if len(period) >= 7 else 0)
-
-
-def timeline(result_set, by: str = "year") -> list[PeriodCount]:
+def timeline(result_set, by: str = DEFAULT_PERIOD) -> list[PeriodCount]:
     """Turns, meetings and occurrences per period, from the first to the last period with
     matches (empty periods as zeros), then ``unknown`` if some matches have no date."""
     counted = result_set.by_period(by)
-    known = {p.period: p for p in counted if p.period != "unknown"}
+    known = {p.period: p for p in counted if p.period != UNKNOWN}
     out: list[PeriodCount] = []
     if known:
-        first, last = min(known), max(known)
-        step = 12 if by == "year" else 1
-        for n in range(_month_number(first), _month_number(last) + 1, step):
-            year, month = divmod(n, 12)
-            name = f"{year:04d}" if by == "year" else f"{year:04d}-{month + 1:02d}"
+        for name in periods_between(min(known), max(known), by):
             out.append(known.get(name) or PeriodCount(name, 0, 0, 0))
-    out.extend(p for p in counted if p.period == "unknown")
+    out.extend(p for p in counted if p.period == UNKNOWN)
     return out
 
 

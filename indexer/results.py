@@ -36,6 +36,7 @@ class Hit:
     page: int | None = None
 
     def to_dict(self) -> dict:
+        """The hit's object in ``search --json`` and ``/api/search`` (``page`` only where known)."""
         return without_unknown_page(asdict(self))
 
 
@@ -59,9 +60,11 @@ class SearchPage:
 
     @property
     def pages(self) -> int:
+        """How many pages of ``limit`` hits the total fills (1 when ``limit`` is 0: all)."""
         return max(1, -(-self.total // self.limit)) if self.limit else 1
 
     def to_dict(self) -> dict:
+        """The object ``civic-search search --json`` prints and ``/api/search`` returns."""
         return {
             "query": self.query,
             "total": self.total,
@@ -97,6 +100,7 @@ class GroupedPage:
 
     @property
     def pages(self) -> int:
+        """How many pages of ``limit`` meetings there are (1 when ``limit`` is 0: all)."""
         return max(1, -(-self.meetings // self.limit)) if self.limit else 1
 
 
@@ -116,6 +120,8 @@ class Occurrence:
     page: int | None = None
 
     def to_dict(self) -> dict:
+        """All fields as a dict, ``page`` only where known (see :func:`indexer.export.row` for the
+        CSV/KWIC row)."""
         return without_unknown_page(asdict(self))
 
 
@@ -145,6 +151,9 @@ class SpeakerCount:
 
 @dataclass
 class TurnRecord:
+    """One turn of a meeting as indexed: its number, speaker label (and its name and
+    organisation where they can be split), section heading and text as written."""
+
     turn: int
     speaker: str
     speaker_name: str
@@ -175,6 +184,7 @@ class MeetingRecord:
         return self.source.replace("\\", "/").rsplit("/", 1)[-1]
 
     def to_dict(self) -> dict:
+        """The object ``civic-search show --json`` prints and ``/api/meetings/<id>`` returns."""
         return {
             "meeting_id": self.meeting_id,
             "title": self.title,
@@ -185,9 +195,18 @@ class MeetingRecord:
             "recorder": self.recorder,
             "source": self.source,
             "format": self.format,
-            "turns": [without_unknown_page({"turn": t.turn, "speaker": t.speaker, "text": t.text, "page": t.page})
+            "turns": [without_unknown_page({"turn": t.turn, "speaker": t.speaker, "section": t.section,
+                                            "text": t.text, "page": t.page})
                       for t in self.turns],
         }
+
+    def speaker_turns(self) -> dict[str, int]:
+        """Turns per speaker label, in order of first appearance (turns without a label left out)."""
+        counts: dict[str, int] = {}
+        for turn in self.turns:
+            if turn.speaker:
+                counts[turn.speaker] = counts.get(turn.speaker, 0) + 1
+        return counts
 
 
 #: Media types of the original files, by the kind they were read as.
@@ -232,4 +251,5 @@ class IndexStats:
     generation: int
 
     def to_dict(self) -> dict:
+        """All fields as a dict (``civic-search stats --json`` adds ``alias_version``)."""
         return asdict(self)

@@ -25,15 +25,21 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import compress
 from pathlib import Path
 from typing import Iterator
 
 from .analysis import fold
-from .build import check_index, read_regular_file
 from .errors import IndexOutdated, MeetingNotFound, QueryError, SourceUnavailable
+from .paths import read_regular_file
 from .evaluate import Evaluator
-from .query import And, DateRange, Field, Node, check_text, parse_date_range, parse_query, positive_texts
+from .indexdir import check_index
+from .labels import split_speaker
+from .options import DEFAULT_PERIOD, DEFAULT_WIDTH, MAX_LIMIT, PERIODS, SORTS, period_error, sort_error
+from .periods import period_of
+from .query import Node, build_query, positive_texts
 from .results import (
     GroupedPage,
     Hit,
@@ -47,12 +53,11 @@ from .results import (
     SpeakerCount,
     TurnRecord,
 )
+from .settings import Settings, settings_for
 from .snapshot import Snapshot, desc
 from .snippets import contexts, make_snippet, occurrence_spans
 
-SORTS = ("relevance", "date")
 PAGE_CACHE_SIZE = 512
-MAX_LIMIT = 10_000
 
 
 def _open_snapshot(index_dir: Path, attempts: int = 5) -> Snapshot:
@@ -76,8 +81,20 @@ class SearchEngine:
     searches then read only postings and in-memory arrays.
     """
 
-    def __init__(self, index_dir: str | os.PathLike, *, cache_size: int = PAGE_CACHE_SIZE):
-        self.index_dir = Path(index_dir)
+    def __init__(
+        self,
+        index_dir: str | os.PathLike | None = None,
+        *,
+        settings: Settings | None = None,
+        cache_size: int = PAGE_CACHE_SIZE,
+    ):
+        """Open the index in ``index_dir`` (default: ``settings.index_dir``).
+
+        ``settings`` gives the extra alias files (default: none). Raises IndexNotFound or
+        IndexOutdated when the folder holds no usable index.
+        """
+        self.settings = settings_for(index_dir, settings)
+        self.index_dir = self.settings.index_dir
         self.cache_size = cache_size
         self._lock = threading.RLock()
         self._pages: OrderedDict[tuple, SearchPage] = OrderedDict()
@@ -127,6 +144,7 @@ class SearchEngine:
                     snap.close()
 
     def close(self) -> None:
+        """Close the index files (once no search still reads them); the engine is then done."""
         with self._lock:
             self._retire(self._snapshot)
 
@@ -147,11 +165,11 @@ class SearchEngine:
         YYYY-MM-DD) narrow the query; ``aliases`` expands terms with the alias list
         (:mod:`indexer.aliases`). Raises QueryError for malformed queries or options.
         """
-        tree = self.build_tree(query, speaker=speaker, since=since, until=until)
+        tree = build_query(query, speaker=speaker, since=since, until=until)
         if aliases:
-            from .aliases import expand_tree
+            from .aliases import expand_tree, load_aliases
 
-            tree = expand_tree(tree)
+            tree = expand_tree(tree, load_aliases(self.settings.query.alias_files))
         return self.run_tree(tree, query)
 
     def run_tree(self, tree: Node, query: str = "") -> "ResultSet":
@@ -183,7 +201,8 @@ class SearchEngine:
         if aliases:
             from .aliases import alias_version
 
-            aliases = alias_version()  # an edited alias list must not be answered from the cache
+            # An edited alias list must not be answered from the cache.
+            aliases = alias_version(self.settings.query.alias_files)
         key = (generation, query, page, limit, speaker, since, until, sort, aliases)
         with self._lock:
             cached = self._pages.get(key)
@@ -199,25 +218,8 @@ class SearchEngine:
                     self._pages.popitem(last=False)
         return answer
 
-    @staticmethod
-    def build_tree(query: str, *, speaker: str | None = None, since: str | None = None, until: str | None = None) -> Node:
-        """The query tree for ``query`` with the option filters ANDed on."""
-        tree = parse_query(query)
-        extra: list[Node] = []
-        if speaker is not None:
-            check_text(speaker, "speaker")
-        if speaker is not None and speaker.strip():
-            extra.append(Field("speaker", speaker.strip(), None))
-        if since or until:
-            low = parse_date_range(f"{since}..", None).since if since else None
-            high = parse_date_range(f"..{until}", None).until if until else None
-            if low and high and low > high:
-                raise QueryError(f"since {since} is after until {until}")
-            extra.append(DateRange(low, high, None))
-        if extra:
-            children = tree.children if isinstance(tree, And) else (tree,)
-            tree = And(tuple(children) + tuple(extra))
-        return tree
+    #: The query tree for a query and its option filters (see :func:`indexer.query.build_query`).
+    build_tree = staticmethod(build_query)
 
     def speaker_labels(self, prefix: str = "", limit: int = 20) -> list[str]:
         """Speaker labels containing ``prefix`` (folded), most frequent first: suggestions."""
@@ -296,6 +298,7 @@ class SearchEngine:
         return SourceFile(meeting_id, name, stored.get("format", ""), data)
 
     def stats(self) -> IndexStats:
+        """What the index holds: meetings, turns, speakers, dates, segments, size, generation."""
         snap = self.snapshot()
         dates = sorted(d for _, d, _ in snap.meetings.values() if d)
         size = sum(f.stat().st_size for f in self.index_dir.iterdir() if f.is_file())
@@ -314,7 +317,7 @@ class SearchEngine:
 
 def _check_paging(page: int, limit: int, sort: str) -> None:
     if sort not in SORTS:
-        raise QueryError(f"unknown sort '{sort}' (use relevance or date)")
+        raise QueryError(sort_error(sort))
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise QueryError("page must be a whole number from 1")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
@@ -336,6 +339,7 @@ class ResultSet:
         self.terms = [fold(t) for t in positive_texts(tree)]
         self.total = len(scores)
         self.meeting_count = len(set(map(snap.meeting_ids.__getitem__, scores)))
+        self._periods: dict[str, list[PeriodCount]] = {}
 
     def _date(self, g: int) -> str:
         snap = self.snap
@@ -367,6 +371,7 @@ class ResultSet:
         return sorted(scores, key=key)
 
     def hit(self, g: int) -> Hit:
+        """The hit of matching document ``g`` (a global document number), with its snippet."""
         snap = self.snap
         mid = snap.meeting_ids[g]
         title, date, source = snap.meetings.get(mid, ("", "", ""))
@@ -421,7 +426,7 @@ class ResultSet:
             groups.append(MeetingGroup(mid, title, date, source, len(docs), [self.hit(g) for g in docs[:per_meeting]]))
         return GroupedPage(self.query, self.total, self.meeting_count, page, limit, groups)
 
-    def occurrences(self, *, width: int = 20, sort: str = "date") -> list[Occurrence]:
+    def occurrences(self, *, width: int = DEFAULT_WIDTH, sort: str = "date") -> list[Occurrence]:
         """Every occurrence of every query term in the matching turns (keyword in context).
 
         A turn matched only by a filter (``speaker:`` alone) has no term and no occurrence.
@@ -436,46 +441,66 @@ class ResultSet:
                                       snap.pages[g] or None))
         return out
 
-    def occurrence_count(self, g: int) -> int:
-        return len(occurrence_spans(self.snap.folded[g], self.terms)) if self.terms else 0
+    @cached_property
+    def occurrence_counts(self) -> dict[int, int]:
+        """Occurrences of the query's terms in each matching turn, counted once per result set
+        (the periods, the timeline and the speakers of one page all read them)."""
+        if not self.terms:
+            return dict.fromkeys(self.scores, 0)
+        folded, terms = self.snap.folded, self.terms
+        return {g: len(occurrence_spans(folded[g], terms)) for g in self.scores}
 
-    def by_period(self, by: str = "year") -> list[PeriodCount]:
-        """Matching turns, meetings and occurrences per year (``by="year"``) or month."""
-        if by not in ("year", "month"):
-            raise QueryError("period must be year or month")
-        width = 4 if by == "year" else 7
-        turns: dict[str, int] = {}
-        meetings: dict[str, set[str]] = {}
-        occurrences: dict[str, int] = {}
-        for g in self.scores:
-            date = self._date(g)
-            period = date[:width] if date else "unknown"
-            turns[period] = turns.get(period, 0) + 1
-            meetings.setdefault(period, set()).add(self.snap.meeting_ids[g])
-            occurrences[period] = occurrences.get(period, 0) + self.occurrence_count(g)
-        return [PeriodCount(p, turns[p], len(meetings[p]), occurrences[p]) for p in sorted(turns)]
+    def occurrence_count(self, g: int) -> int:
+        """Occurrences of the query's terms in matching turn ``g``."""
+        return self.occurrence_counts[g]
+
+    def by_period(self, by: str = DEFAULT_PERIOD) -> list[PeriodCount]:
+        """Matching turns, meetings and occurrences per year (``by="year"``) or month, in period
+        order (``unknown`` for meetings without a date sorts last)."""
+        if by not in PERIODS:
+            raise QueryError(period_error(by))
+        known = self._periods.get(by)
+        if known is None:
+            tallies: dict[str, _Tally] = {}
+            counts = self.occurrence_counts
+            for g in self.scores:
+                period = period_of(self._date(g), by)
+                tallies.setdefault(period, _Tally()).add(self.snap.meeting_ids[g], counts[g])
+            known = [PeriodCount(p, t.turns, len(t.meetings), t.occurrences) for p, t in sorted(tallies.items())]
+            self._periods[by] = known
+        return list(known)
 
     def by_speaker(self, limit: int | None = None) -> list[SpeakerCount]:
         """Who said it: speaker labels ranked by occurrences, then turns, then label."""
-        snap = self.snap
-        stats: dict[str, list] = {}
+        snap, counts = self.snap, self.occurrence_counts
+        tallies: dict[str, _Tally] = {}
         for g in self.scores:
-            label = snap.speakers[g]
-            entry = stats.setdefault(label, [0, set(), 0, "", ""])
-            entry[0] += 1
-            entry[1].add(snap.meeting_ids[g])
-            entry[2] += self.occurrence_count(g)
-            date = self._date(g)
-            if date:
-                entry[3] = min(entry[3], date) if entry[3] else date
-                entry[4] = max(entry[4], date)
-        ranked = sorted(stats.items(), key=lambda kv: (-kv[1][2], -kv[1][0], kv[0]))
+            tallies.setdefault(snap.speakers[g], _Tally()).add(snap.meeting_ids[g], counts[g], self._date(g))
+        ranked = sorted(tallies.items(), key=lambda kv: (-kv[1].occurrences, -kv[1].turns, kv[0]))
         if limit:
             ranked = ranked[:limit]
-        from .transcripts import split_speaker
-
         out = []
-        for label, (turns, mids, occ, first, last) in ranked:
+        for label, tally in ranked:
             name, org = split_speaker(label) if label else ("", "")
-            out.append(SpeakerCount(label, name, org, turns, len(mids), occ, first, last))
+            out.append(SpeakerCount(label, name, org, tally.turns, len(tally.meetings), tally.occurrences,
+                                    tally.first_date, tally.last_date))
         return out
+
+
+@dataclass
+class _Tally:
+    """Counts over some matching turns: turns, their meetings, occurrences, first/last date."""
+
+    turns: int = 0
+    occurrences: int = 0
+    meetings: set[str] = field(default_factory=set)
+    first_date: str = ""
+    last_date: str = ""
+
+    def add(self, meeting_id: str, occurrences: int, date: str = "") -> None:
+        self.turns += 1
+        self.occurrences += occurrences
+        self.meetings.add(meeting_id)
+        if date:
+            self.first_date = min(self.first_date, date) if self.first_date else date
+            self.last_date = max(self.last_date, date)

@@ -20,8 +20,10 @@ from itertools import compress, filterfalse, repeat
 from pathlib import Path
 
 from .analysis import bigrams, fold
-from .schema import INDEX_NAME, MEETING, TURN
+from .indexdir import open_index
+from .schema import MEETING, TURN
 from .store import read_store
+from .whoosh_adapter import segment_postings
 
 #: A scan jumps from match to match until this many turns match, then goes turn by turn.
 SCAN_FIND_LIMIT = 2_000
@@ -41,10 +43,8 @@ class Snapshot:
     """
 
     def __init__(self, index_dir: Path):
-        from whoosh import index as whoosh_index
-
         self.index_dir = index_dir
-        self.ix = whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+        self.ix = open_index(index_dir)
         self.generation = self.ix.latest_generation()
         self.reader = self.ix.reader()
         try:
@@ -162,7 +162,7 @@ class Snapshot:
         with self.io_lock:
             found = []
             for segreader, offset in self.leaves:
-                ids, counts = segreader._terms.postings(fieldname, tbytes)
+                ids, counts = segment_postings(segreader, fieldname, tbytes)
                 if ids:
                     deleted = segreader.deleted_docs_set if segreader.has_deletions() else frozenset()
                     found.append((offset, ids, counts, deleted))

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from whoosh import index as whoosh_index
-from whoosh.writing import SegmentWriter
 
-from .analysis import fold, segment_words
+from .analysis import Segmenter, fold, load_segmenter, segment_words
 from .errors import IndexWriteError
 from .pool import TermPool
-from .schema import INDEX_NAME, MEETING, TURN, TurnCodec
+from .indexdir import open_index
+from .schema import MEETING, TURN, TurnCodec
+from .settings import IndexingSettings
 from .store import SegmentStore, read_store, write_store
 from .transcripts import Meeting, TranscriptError, read_transcript
+from .whoosh_adapter import commit_segments, finish_segment, merge_segments, segment_writer, temp_storage
 
 #: Postings held in memory per writer before they are spilled to a run file (see TermPool).
 POOL_LIMIT_MB = 128
@@ -39,8 +40,9 @@ class Job:
     replaces: bool  # True when the file was indexed before (a changed file)
 
 
-def meeting_documents(meeting: Meeting, path_key: str) -> Iterator[dict]:
-    """The Whoosh documents of one meeting: its meeting document, then one per turn."""
+def meeting_documents(meeting: Meeting, path_key: str, segmenter: Segmenter | None = None) -> Iterator[dict]:
+    """The Whoosh documents of one meeting: its meeting document, then one per turn (words
+    segmented by ``segmenter``, default: the civic dictionary only)."""
     yield {
         "kind": MEETING,
         "meeting_id": meeting.meeting_id,
@@ -71,13 +73,13 @@ def meeting_documents(meeting: Meeting, path_key: str) -> Iterator[dict]:
             "text": turn.text,
             "page": turn.page,
             "grams": fold(turn.text),
-            "words": " ".join(segment_words(turn.text)),
+            "words": " ".join(segment_words(turn.text, segmenter)),
         }
 
 
 def lean(writer, limitmb: int):
     """The writer with our per-term posting pool in place of Whoosh's sorting pool."""
-    writer.pool = TermPool(writer._tempstorage, writer.schema, limitmb)
+    writer.pool = TermPool(temp_storage(writer), writer.schema, limitmb)
     return writer
 
 
@@ -121,26 +123,71 @@ def whoosh_fields(doc: dict) -> dict:
     return fields
 
 
-def index_jobs(sink: Sink, jobs: list[Job], report: Callable[[tuple], None], office=None) -> None:
-    """Read each job's file (``office``: the office-document settings) and add its documents."""
+# --- what indexing a file gives, and what a worker reports ---------------------------------
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that could not be indexed, and why (one line)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class FileIndexed:
+    """A file indexed as meeting ``meeting_id`` with ``turns`` turns."""
+
+    path: str
+    meeting_id: str
+    turns: int
+
+
+FileResult = Skipped | FileIndexed
+
+
+@dataclass(frozen=True)
+class SegmentWritten:
+    """A worker's segment, written with its turn store and ready to be committed."""
+
+    segment: object
+
+
+@dataclass(frozen=True)
+class WorkerDone:
+    """A worker has reported everything and is ending."""
+
+
+@dataclass(frozen=True)
+class WorkerFailed:
+    """A worker stopped on an error (``error``: its type and message); the run is cancelled."""
+
+    error: str
+
+
+def index_jobs(sink: Sink, jobs: list[Job], report: Callable[[FileResult], None], *,
+               indexing: IndexingSettings = IndexingSettings(), segmenter: Segmenter | None = None) -> None:
+    """Read each job's file and add its documents to ``sink``, reporting each file's result."""
     for job in jobs:
         try:
-            meeting = read_transcript(job.path, meeting_id=job.meeting_id, source=job.source, office=office)
+            meeting = read_transcript(job.path, meeting_id=job.meeting_id, source=job.source,
+                                      max_file_mb=indexing.max_file_mb, office=indexing.office)
         except TranscriptError as err:
-            report(("skip", job.path, err.reason))
+            report(Skipped(job.path, err.reason))
             continue
         except Exception as err:  # a parser bug must cost one file, not the run
-            report(("skip", job.path, f"could not be parsed ({type(err).__name__}: {err})"))
+            report(Skipped(job.path, f"could not be parsed ({type(err).__name__}: {err})"))
             continue
-        for doc in meeting_documents(meeting, job.path_key):
+        for doc in meeting_documents(meeting, job.path_key, segmenter):
             sink.add(doc)
-        report(("done", job.path, job.meeting_id, len(meeting.turns)))
+        report(FileIndexed(job.path, job.meeting_id, len(meeting.turns)))
 
 
-def _worker(index_dir: str, jobs: list[Job], results, parent: int, office=None) -> None:
+def _worker(index_dir: str, jobs: list[Job], results, parent: int, indexing: IndexingSettings,
+            user_dictionaries: tuple[str, ...]) -> None:
     """Worker process: parse, analyse and write a segment of its own (with its turn store)."""
 
-    def report(message: tuple) -> None:
+    def report(message: FileResult) -> None:
         # A worker whose parent was killed would go on holding the inherited write lock for
         # minutes, blocking the next run: it stops at the next file instead.
         if os.getppid() != parent:
@@ -148,32 +195,31 @@ def _worker(index_dir: str, jobs: list[Job], results, parent: int, office=None) 
         results.put(message)
 
     try:
-        ix = whoosh_index.open_dir(index_dir, indexname=INDEX_NAME)
-        sink = Sink(lean(SegmentWriter(ix, _lk=False, compound=False, codec=TurnCodec()), POOL_LIMIT_MB))
-        index_jobs(sink, jobs, report, office)
-        if len(sink.store):
-            segment = sink.writer._finalize_segment()
+        ix = open_index(index_dir)
+        sink = Sink(lean(segment_writer(ix, TurnCodec()), POOL_LIMIT_MB))
+        index_jobs(sink, jobs, report, indexing=indexing, segmenter=load_segmenter(user_dictionaries))
+        segment = finish_segment(sink.writer)
+        if segment is not None:
             write_store(index_dir, segment, sink.store)
-            results.put(("segment", segment))
-        else:
-            sink.writer._close_segment()
+            results.put(SegmentWritten(segment))
         # The temporary folder is shared with the parent's writer, which removes it at the end.
-        results.put(("end",))
+        results.put(WorkerDone())
     except BaseException as err:  # reported to the parent, which cancels the whole run
-        results.put(("error", f"{type(err).__name__}: {err}"))
+        results.put(WorkerFailed(f"{type(err).__name__}: {err}"))
         raise
 
 
 # --- the run -------------------------------------------------------------------------------
 
 
-def run_workers(index_dir: str, parts: list[list[Job]], on_result, office=None) -> list:
+def run_workers(index_dir: str, parts: list[list[Job]], on_result: Callable[[FileResult], None], *,
+                indexing: IndexingSettings = IndexingSettings(), user_dictionaries: tuple[str, ...] = ()) -> list:
+    """Index ``parts`` in one worker process each; returns the segments they wrote (not yet
+    committed). Raises IndexWriteError when a worker fails or dies."""
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     results = context.Queue()
-    procs = [
-        context.Process(target=_worker, args=(index_dir, part, results, os.getpid(), office), daemon=True)
-        for part in parts
-    ]
+    args = (results, os.getpid(), indexing, tuple(user_dictionaries))
+    procs = [context.Process(target=_worker, args=(index_dir, part, *args), daemon=True) for part in parts]
     for proc in procs:
         proc.start()
     segments = []
@@ -187,13 +233,12 @@ def run_workers(index_dir: str, parts: list[list[Job]], on_result, office=None) 
                 if dead:
                     raise IndexWriteError(f"an indexing worker died (exit code {dead[0].exitcode})")
                 continue
-            kind = message[0]
-            if kind == "segment":
-                segments.append(message[1])
-            elif kind == "end":
+            if isinstance(message, SegmentWritten):
+                segments.append(message.segment)
+            elif isinstance(message, WorkerDone):
                 ended += 1
-            elif kind == "error":
-                raise IndexWriteError(f"an indexing worker failed ({message[1]}); the previous index is unchanged")
+            elif isinstance(message, WorkerFailed):
+                raise IndexWriteError(f"an indexing worker failed ({message.error}); the previous index is unchanged")
             else:
                 on_result(message)
     finally:
@@ -261,16 +306,13 @@ def commit(sink: Sink, index_dir: Path, worker_segments: list, rebuild: bool) ->
         else:
             # Merging small segments keeps the segment count low after many small updates.
             mergetype = _merge_small_with_stores(index_dir, sink.store)
-        final = writer._merge_segments(mergetype, None, None)
-        if writer._added:
-            segment = writer._finalize_segment()
+        final = merge_segments(writer, mergetype)
+        segment = finish_segment(writer)
+        if segment is not None:
             write_store(str(index_dir), segment, sink.store)
             final.append(segment)
-        else:
-            writer._close_segment()
         final.extend(worker_segments)
-        writer._commit_toc(final)
-        writer._finish()
+        commit_segments(writer, final)
     except OSError as err:
         raise IndexWriteError(
             f"could not write the index ({err.strerror or err}); the previous index is unchanged"

@@ -1,14 +1,16 @@
 """Flask app factory: one engine behind every page and every JSON twin.
 
-Configuration (later sources win):
+Configuration is one :class:`indexer.settings.Settings` (later sources win):
 
-1. defaults: INDEX_DIR is the CLI's default index, no embed origins, no URL prefix;
+1. defaults: the per-user index folder, no embed origins, no URL prefix;
 2. the file named by ``config["CONFIG_FILE"]`` or ``$CIVIC_SEARCH_CONFIG`` (``.json``, or a
    Python file of UPPERCASE names);
 3. the environment: ``$CIVIC_SEARCH_INDEX``, ``$CIVIC_SEARCH_EMBED_ORIGINS`` (origins separated
-   by spaces or commas), ``$CIVIC_SEARCH_URL_PREFIX``;
-4. the ``config`` dict given to :func:`create_app` (INDEX_DIR, ENGINE, EMBED_ORIGINS, URL_PREFIX;
-   also MEETINGS_PER_PAGE and TURNS_PER_PAGE for the results pages).
+   by spaces or commas), ``$CIVIC_SEARCH_URL_PREFIX``, ``$CIVIC_SEARCH_ALIASES``;
+4. the ``config`` dict given to :func:`create_app` (INDEX_DIR, EMBED_ORIGINS, URL_PREFIX).
+
+``config`` may also give ENGINE (an opened engine) and Flask's own settings, among them
+MEETINGS_PER_PAGE and TURNS_PER_PAGE for the results pages.
 
 Vocabulary
 ----------
@@ -23,138 +25,69 @@ URL prefix
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
-import threading
 import time
-from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, abort, g, request
+
+from indexer.settings import Settings
+
+from . import api, downloads, feeds, research, views
+from .errors import register_error_pages
+from .helpers import EXTENSION, CivicSearch
 
 log = logging.getLogger("search_web")
 
-ENV_INDEX = "CIVIC_SEARCH_INDEX"
-ENV_EMBED_ORIGINS = "CIVIC_SEARCH_EMBED_ORIGINS"
-ENV_URL_PREFIX = "CIVIC_SEARCH_URL_PREFIX"
-ENV_CONFIG = "CIVIC_SEARCH_CONFIG"
-
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
-_ENGINE_LOCK = threading.Lock()
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Create the app. ``config`` may give INDEX_DIR, ENGINE (an opened SearchEngine, as
-    ``civic-search serve`` does), EMBED_ORIGINS (list of origins) and URL_PREFIX."""
+def create_app(config: dict[str, Any] | None = None, *, settings: Settings | None = None) -> Flask:
+    """Create the app.
+
+    ``settings`` (:class:`indexer.settings.Settings`) gives the index folder, the embed origins
+    and the URL prefix; by default they are read from the environment and the configuration file
+    (``config["CONFIG_FILE"]`` or ``$CIVIC_SEARCH_CONFIG``), with ``config``'s INDEX_DIR,
+    EMBED_ORIGINS and URL_PREFIX over them. ``config`` may also give ENGINE (an opened
+    SearchEngine, as ``civic-search serve`` does) and Flask settings (TESTING, MEETINGS_PER_PAGE,
+    TURNS_PER_PAGE). Raises SettingsError for a configuration that cannot be used.
+    """
+    config = dict(config or {})
+    if settings is None:
+        settings = Settings.from_environ(os.environ, config_file=config.get("CONFIG_FILE"), overrides=config)
     app = Flask(__name__)
+    app.config.update(MEETINGS_PER_PAGE=10, TURNS_PER_PAGE=20)
+    app.config.update(settings.file_config)
+    app.config.update(config)
+    # The settings in Flask's names too, for templates and extensions that look there.
     app.config.update(
-        INDEX_DIR=None, ENGINE=None, EMBED_ORIGINS=[], URL_PREFIX="", MEETINGS_PER_PAGE=10, TURNS_PER_PAGE=20
+        INDEX_DIR=str(settings.index_dir),
+        EMBED_ORIGINS=list(settings.web.embed_origins),
+        URL_PREFIX=settings.web.url_prefix,
+        CSP=content_security_policy(settings.web.embed_origins),
     )
-    config_file = (config or {}).get("CONFIG_FILE") or os.environ.get(ENV_CONFIG)
-    if config_file:
-        load_config_file(app, config_file)
-    if os.environ.get(ENV_INDEX):
-        app.config["INDEX_DIR"] = os.environ[ENV_INDEX]
-    if os.environ.get(ENV_EMBED_ORIGINS):
-        app.config["EMBED_ORIGINS"] = os.environ[ENV_EMBED_ORIGINS]
-    if os.environ.get(ENV_URL_PREFIX):
-        app.config["URL_PREFIX"] = os.environ[ENV_URL_PREFIX]
-    if config:
-        app.config.update(config)
-    if not app.config["INDEX_DIR"]:
-        from indexer.paths import default_index_dir
-
-        app.config["INDEX_DIR"] = str(default_index_dir())
-    app.config["EMBED_ORIGINS"] = parse_origins(app.config["EMBED_ORIGINS"])
-    app.config["URL_PREFIX"] = normalise_prefix(app.config["URL_PREFIX"])
-    app.config["CSP"] = content_security_policy(app.config["EMBED_ORIGINS"])
+    app.extensions[EXTENSION] = CivicSearch(settings, config.get("ENGINE"))
 
     # JSON in the contract's key order, Chinese as written (as ``civic-search … --json``).
     app.json.sort_keys = False
     app.json.ensure_ascii = False
 
-    from . import api, feeds, research, views
-
-    app.register_blueprint(views.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(research.bp)
-    app.register_blueprint(feeds.bp)
-    views.register_error_pages(app)
+    for blueprint in (views.bp, api.bp, api.health, research.bp, downloads.bp, feeds.bp):
+        app.register_blueprint(blueprint)
+    register_error_pages(app)
     _install_hooks(app)
     if app.config["URL_PREFIX"]:
         app.wsgi_app = PrefixMiddleware(app.wsgi_app, app.config["URL_PREFIX"], app.config["CSP"])
     return app
 
 
-# --- configuration -----------------------------------------------------------------------------
-
-
-def load_config_file(app: Flask, path: str | os.PathLike) -> None:
-    """Read a JSON file (an object) or a Python file (UPPERCASE names) into ``app.config``."""
-    path = Path(path)
-    if path.suffix.lower() == ".json":
-        with open(path, encoding="utf-8") as stream:
-            data = json.load(stream)
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: the configuration must be a JSON object")
-        app.config.update({k: v for k, v in data.items() if k.isupper()})
-    else:
-        app.config.from_pyfile(str(path.resolve()))
-
-
-def parse_origins(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
-    """Origins from a list or a string separated by spaces or commas; invalid ones raise."""
-    if not value:
-        return []
-    items = re.split(r"[\s,]+", value) if isinstance(value, str) else list(value)
-    origins: list[str] = []
-    for item in items:
-        item = str(item).strip().rstrip("/").lower()
-        if not item:
-            continue
-        if not _ORIGIN.match(item):
-            raise ValueError(f"not an origin (scheme://host[:port]): {item!r}")
-        if item not in origins:
-            origins.append(item)
-    return origins
-
-
-def normalise_prefix(prefix: str | None) -> str:
-    """``search/`` or ``/search/`` → ``/search``; empty or ``/`` → no prefix."""
-    prefix = (prefix or "").strip().strip("/")
-    if not prefix:
-        return ""
-    if not re.fullmatch(r"[A-Za-z0-9._~\-/]+", prefix):
-        raise ValueError(f"URL_PREFIX may only hold letters, digits, '-', '_', '.', '~' and '/': {prefix!r}")
-    return "/" + prefix
-
-
-def content_security_policy(origins: list[str]) -> str:
+def content_security_policy(origins: Sequence[str]) -> str:
     ancestors = " ".join(["'self'", *origins])
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         f"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
     )
-
-
-# --- the engine --------------------------------------------------------------------------------
-
-
-def get_engine():
-    """The app's one SearchEngine, opened on first use from INDEX_DIR unless ENGINE was given."""
-    app = current_app
-    engine = app.config.get("ENGINE")
-    if engine is None:
-        with _ENGINE_LOCK:
-            engine = app.config.get("ENGINE")
-            if engine is None:
-                from indexer.search import SearchEngine
-
-                engine = SearchEngine(app.config["INDEX_DIR"])
-                app.config["ENGINE"] = engine
-    return engine
 
 
 # --- per-request hooks: timing, logging, security headers, CORS ------------------------------
@@ -183,7 +116,7 @@ def _install_hooks(app: Flask) -> None:
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "same-origin"
         headers.pop("X-Frame-Options", None)
-        if request.path.startswith("/api/"):
+        if (request.path + "/").startswith(api.bp.url_prefix + "/"):
             _cors(response, app.config["EMBED_ORIGINS"])
         started = g.get("started")
         elapsed = (time.perf_counter() - started) * 1000 if started is not None else 0.0

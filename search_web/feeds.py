@@ -22,12 +22,11 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, request, url_for
 
-from indexer.errors import QueryError
-
-from .app import get_engine
+from .errors import install_json_errors
+from .helpers import require_query, run_query
 from .params import SearchParams
 
-bp = Blueprint("feeds", __name__)
+bp = install_json_errors(Blueprint("feeds", __name__, url_prefix="/feeds"))
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_LIMIT = 50
@@ -67,13 +66,11 @@ def feed_title(params: SearchParams) -> str:
     return f"「{params.q}」的最新發言{where}・會議逐字稿搜尋"
 
 
-@bp.get("/feeds/search.atom")
+@bp.get("/search.atom")
 def search_feed():
     """The newest turns matching the query as an Atom feed, one entry per turn (at most 50)."""
-    params = SearchParams.from_args(request.args)
-    if not params.q:
-        raise QueryError("empty query: type a word or phrase to search for")
-    result_set = get_engine().run(params.q, **params.filters)
+    params = require_query(SearchParams.from_args(request.args))
+    result_set = run_query(params)
     hits = result_set.page(page=1, limit=FEED_LIMIT, sort="date").hits
     aliases = 1 if params.aliases else None
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from indexer.periods import UNKNOWN, end_month_index, month_index, periods_between
+
 #: SVG geometry (user units; the SVG scales to its container).
 TOP = 20
 BAR_AREA = 100
@@ -42,29 +44,6 @@ class Timeline:
     summary: str = ""
 
 
-def _month_index(value: str) -> int | None:
-    """``2022`` → January 2022 as months since year 0, ``2022-09`` / ``2022-09-05`` → September."""
-    try:
-        year = int(value[:4])
-        month = int(value[5:7]) if len(value) >= 7 else 1
-    except ValueError:
-        return None
-    return year * 12 + month - 1
-
-
-def _end_month_index(value: str) -> int | None:
-    """Like :func:`_month_index`, but a bare year ends in December."""
-    if len(value) == 4:
-        start = _month_index(value)
-        return start + 11 if start is not None else None
-    return _month_index(value)
-
-
-def _period_name(index: int, by: str) -> str:
-    year, month = divmod(index, 12)
-    return f"{year:04d}" if by == "year" else f"{year:04d}-{month + 1:02d}"
-
-
 def describe(period: str, by: str) -> str:
     if by == "year":
         return f"{period} 年"
@@ -74,63 +53,63 @@ def describe(period: str, by: str) -> str:
 def build_timeline(result_set, since: str = "", until: str = "") -> Timeline | None:
     """The timeline for a :class:`~indexer.search.ResultSet`, or None when no match has a date."""
     years = result_set.by_period("year")
-    unknown = sum(p.turns for p in years if p.period == "unknown")
-    known = [p for p in years if p.period != "unknown"]
+    known = [p for p in years if p.period != UNKNOWN]
     if not known:
         return None
-    first = _month_index(since) if since else None
-    last = _end_month_index(until) if until else None
-    if first is None:
-        first = _month_index(known[0].period)
-    if last is None:
-        last = _end_month_index(known[-1].period)
-    by = "year"
-    periods = known
-    if last - first < MAX_MONTH_SPAN:
-        months = [p for p in result_set.by_period("month") if p.period != "unknown"]
-        if months:
-            # A year-only range ("2021..2022") may still hold dates whose first match comes later.
-            by, periods = "month", months
+    by, periods = _granularity(result_set, known, since, until)
     counts = {p.period: p for p in periods}
-    step = 12 if by == "year" else 1
-    start = _month_index(periods[0].period)
-    stop = _month_index(periods[-1].period)
-    names = [_period_name(i, by) for i in range(start, stop + 1, step)]
+    names = periods_between(periods[0].period, periods[-1].period, by)
     slot = 44 if by == "year" else 30
     width = max(len(names) * slot, 240)
     offset = (width - len(names) * slot) / 2
     peak = max(p.turns for p in periods) or 1
-    timeline = Timeline(by=by, width=width, unknown=unknown)
+    timeline = Timeline(by=by, width=width, unknown=sum(p.turns for p in years if p.period == UNKNOWN))
     for i, name in enumerate(names):
-        entry = counts.get(name)
-        turns = entry.turns if entry else 0
-        meetings = entry.meetings if entry else 0
-        height = round(BAR_AREA * turns / peak, 1) if turns else 0.0
-        x = offset + i * slot + slot * 0.18
-        bar_width = slot * 0.64
-        if by == "year":
-            label, year_label = name, ""
-        else:
-            label = f"{int(name[5:7])}月"
-            year_label = name[:4] if (i == 0 or name.endswith("-01")) else ""
-        timeline.bars.append(
-            Bar(
-                period=name,
-                label=label,
-                year_label=year_label,
-                turns=turns,
-                meetings=meetings,
-                x=round(x, 1),
-                y=round(TOP + BAR_AREA - height, 1),
-                width=round(bar_width, 1),
-                height=height,
-                text_x=round(x + bar_width / 2, 1),
-                description=f"{describe(name, by)}：{turns} 段發言，{meetings} 場會議",
-            )
-        )
+        timeline.bars.append(_bar(i, name, counts.get(name), by, offset + i * slot + slot * 0.18, slot * 0.64, peak))
     unit = "每年" if by == "year" else "每月"
     parts = [f"{describe(b.period, by)} {b.turns} 段" for b in timeline.bars if b.turns]
     timeline.summary = f"{unit}符合的發言數：" + "、".join(parts)
-    if unknown:
-        timeline.summary += f"；另有 {unknown} 段發言的會議日期不詳"
+    if timeline.unknown:
+        timeline.summary += f"；另有 {timeline.unknown} 段發言的會議日期不詳"
     return timeline
+
+
+def _granularity(result_set, known_years: list, since: str, until: str) -> tuple[str, list]:
+    """``("month", months)`` when the searched range spans at most MAX_MONTH_SPAN months, else
+    ``("year", known_years)``."""
+    first = month_index(since) if since else None
+    last = end_month_index(until) if until else None
+    if first is None:
+        first = month_index(known_years[0].period)
+    if last is None:
+        last = end_month_index(known_years[-1].period)
+    if last - first < MAX_MONTH_SPAN:
+        months = [p for p in result_set.by_period("month") if p.period != UNKNOWN]
+        if months:
+            # A year-only range ("2021..2022") may still hold dates whose first match comes later.
+            return "month", months
+    return "year", known_years
+
+
+def _bar(i: int, name: str, entry, by: str, x: float, bar_width: float, peak: int) -> Bar:
+    turns = entry.turns if entry else 0
+    meetings = entry.meetings if entry else 0
+    height = round(BAR_AREA * turns / peak, 1) if turns else 0.0
+    if by == "year":
+        label, year_label = name, ""
+    else:
+        label = f"{int(name[5:7])}月"
+        year_label = name[:4] if (i == 0 or name.endswith("-01")) else ""
+    return Bar(
+        period=name,
+        label=label,
+        year_label=year_label,
+        turns=turns,
+        meetings=meetings,
+        x=round(x, 1),
+        y=round(TOP + BAR_AREA - height, 1),
+        width=round(bar_width, 1),
+        height=height,
+        text_x=round(x + bar_width / 2, 1),
+        description=f"{describe(name, by)}：{turns} 段發言，{meetings} 場會議",
+    )

@@ -8,87 +8,25 @@ README's pictures), else to a temporary folder, so that a test run leaves the wo
 
 from __future__ import annotations
 
-import http.server
 import os
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
+from browser_support import AppServer, HostServer
 
 from search_web import create_app
 
 try:
     from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
+except ImportError:  # pragma: no cover - depends on the machine (the browser fixture skips)
     PlaywrightError = Exception
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(os.environ.get("CIVIC_SEARCH_SCREENSHOTS") or tempfile.mkdtemp(prefix="civic-screenshots-"))
 RECORD_ID = "000_c33521a9eed413fa"
 TIMEOUT = 15_000
-
-
-class AppServer:
-    """The app served by waitress on a free loopback port, in a background thread."""
-
-    def __init__(self, app):
-        from waitress import create_server
-
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="civic-search-test")
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.close()
-        self.thread.join(timeout=5)
-
-
-class HostServer:
-    """A stand-in intranet site on another loopback port: serves the pages in ``self.pages``."""
-
-    def __init__(self):
-        pages: dict[str, str] = {}
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = pages.get(self.path.split("?", 1)[0])
-                if body is None:
-                    self.send_error(404)
-                    return
-                data = body.encode("utf-8")
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.pages = pages
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
 
 
 HOST_PAGE = """<!doctype html>
@@ -120,18 +58,6 @@ FRAME_PAGE = """<!doctype html>
         src="{app}/embed?q=%E6%B7%A8%E9%9B%B6%E6%8E%92%E7%A2%B3"></iframe>
 </body></html>
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if sync_playwright is None:
-        pytest.skip("Playwright is not installed: pip install playwright (no browser download needed)")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install chromium fonts-noto-cjk")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -183,14 +109,13 @@ def current_hit(page) -> dict:
     )
 
 
-def test_search_then_meeting_then_next_hit(page, sites):
+def test_search_then_meeting_then_next_hit(page, sites, summary):
     base = sites["app"].url
     page.goto(base + "/")
     page.get_by_label("搜尋逐字稿").fill("淨零排碳")
     page.get_by_role("button", name="搜尋").click()
     page.wait_for_url("**/search?**")
-    summary = page.locator("h1.summary")
-    assert "4 段發言，3 場會議" in " ".join(summary.inner_text().split())
+    assert summary("淨零排碳") in " ".join(page.locator("h1.summary").inner_text().split())
     groups = page.locator("li.group")
     assert groups.count() == 3
     assert page.locator("li.group mark").first.inner_text() == "淨零排碳"
@@ -225,7 +150,32 @@ def test_search_then_meeting_then_next_hit(page, sites):
     assert not page.errors
 
 
-def test_view_switch_and_facets(page, sites):
+def test_hit_keys_can_be_turned_off_and_stay_off(page, sites):
+    # One-letter shortcuts must be possible to turn off (WCAG 2.1.4): speech input types letters.
+    page.goto(sites["app"].url + f"/meetings/{RECORD_ID}?q=%E6%B7%A8%E9%9B%B6%E6%8E%92%E7%A2%B3")
+    switch = page.get_by_role("checkbox", name="快捷鍵")
+    assert switch.is_visible() and switch.is_checked()
+    page.keyboard.press("n")
+    assert current_hit(page)["hit"] == "2"
+    switch.uncheck()
+    page.locator("h1").click()  # focus back on the page, away from the checkbox
+    page.keyboard.press("n")
+    page.keyboard.press("p")
+    assert current_hit(page)["hit"] == "2"
+    page.get_by_role("button", name="下一筆").click()  # the buttons still work
+    assert current_hit(page)["hit"] == "3"
+    page.reload()
+    assert not page.get_by_role("checkbox", name="快捷鍵").is_checked()
+    page.keyboard.press("n")
+    assert current_hit(page)["hit"] == "1"
+    page.get_by_role("checkbox", name="快捷鍵").check()
+    page.locator("h1").click()
+    page.keyboard.press("n")
+    assert current_hit(page)["hit"] == "2"
+    assert not page.errors
+
+
+def test_view_switch_and_facets(page, sites, summary):
     base = sites["app"].url
     page.goto(base + "/search?q=%E6%B7%A8%E9%9B%B6%E6%8E%92%E7%A2%B3")
     page.get_by_role("link", name="逐段列出").click()
@@ -233,19 +183,19 @@ def test_view_switch_and_facets(page, sites):
     assert page.locator("ol.hits.flat li.hit").count() == 4
     page.locator("aside.facets a", has_text="2022 年").click()
     page.wait_for_url("**since=2022**")
-    assert "2 段發言，1 場會議" in " ".join(page.locator("h1.summary").inner_text().split())
+    assert summary("淨零排碳", since="2022", until="2022") in " ".join(page.locator("h1.summary").inner_text().split())
     assert "view=turns" in page.url
     assert not page.errors
 
 
-def test_embed_widget_on_an_intranet_page(page, sites):
+def test_embed_widget_on_an_intranet_page(page, sites, summary):
     host = sites["host"]
     page.goto(host.origin + "/widget.html")
     box = page.locator(".civic-search-input")
     box.fill("淨零排碳")
     box.press("Enter")
     page.wait_for_selector(".civic-search-hit")
-    assert page.locator(".civic-search-status").inner_text() == "4 段發言，3 場會議"
+    assert page.locator(".civic-search-status").inner_text() == summary("淨零排碳")
     assert page.locator(".civic-search-hit").count() == 3
     assert page.locator(".civic-search-snippet mark").first.inner_text() == "淨零排碳"
     href = page.locator(".civic-search-title").first.get_attribute("href")

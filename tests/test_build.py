@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
-from indexer.build import INDEX_NAME, build_index
+from indexer.build import build_index
+from indexer.schema import INDEX_NAME
 from indexer.errors import IndexLocked, IndexOutdated
 from indexer.search import SearchEngine
 

@@ -14,16 +14,6 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
-@pytest.fixture(scope="module")
-def app(index_dir, engine):
-    return create_app({"INDEX_DIR": str(index_dir), "ENGINE": engine, "URL_PREFIX": ""})
-
-
-@pytest.fixture()
-def client(app):
-    return app.test_client()
-
-
 def get_feed(client, url: str) -> ET.Element:
     response = client.get(url)
     assert response.status_code == 200, response.data

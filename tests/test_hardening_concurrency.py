@@ -227,9 +227,7 @@ def flip_app(flip_index):
     corpus, index_dir, old, new = flip_index
     app = create_app({"INDEX_DIR": str(index_dir)})  # the app opens its one engine itself
     yield app, corpus, index_dir, old, new
-    engine = app.config.get("ENGINE")
-    if engine is not None:
-        engine.close()
+    app.extensions["civic_search"].close()
 
 
 def api_total(client) -> int:

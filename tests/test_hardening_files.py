@@ -24,15 +24,19 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import indexer.build
 import indexer.writing
 from indexer.build import build_index
+from indexer.cli import main
 from indexer.markdown_format import strip_inline
 from indexer.search import SearchEngine
-from indexer.transcripts import MAX_FILE_ENV, clean_text, parse_transcript, read_transcript
+from indexer.settings import ENV_MAX_FILE_MB as MAX_FILE_ENV
+from indexer.settings import IndexingSettings, Settings
+from indexer.transcripts import clean_text, parse_transcript, read_transcript
 
 from conftest import INDEX_FIXTURES
 from hardening import assert_no_traceback, squash, write_transcript
@@ -417,11 +421,18 @@ def test_50_mb_file_is_refused_with_a_reason_and_little_memory(small_corpus, tmp
 
 def test_size_limit_is_configurable(tmp_path, monkeypatch):
     path = write_transcript(tmp_path, "2024-01-01-小.md", "# 2024-01-01 小\n\n### 甲：\n" + "字" * 2000 + "\n")
-    monkeypatch.setenv(MAX_FILE_ENV, "0.001")
+    limit = Settings.from_environ({MAX_FILE_ENV: "0.001"}, overrides={"INDEX_DIR": tmp_path}).indexing.max_file_mb
     with pytest.raises(Exception, match=r"file too large \(0\.0 MB; the limit is 0\.001 MB"):
-        read_transcript(path, meeting_id="x")
-    monkeypatch.setenv(MAX_FILE_ENV, "not a number")  # ignored: the default applies
-    assert len(read_transcript(path, meeting_id="x").turns) == 1
+        read_transcript(path, meeting_id="x", max_file_mb=limit)
+    # A value that is not a positive number is ignored: the default applies.
+    for ignored in ("not a number", "0", "-1"):
+        limit = IndexingSettings.from_environ({MAX_FILE_ENV: ignored}).max_file_mb
+        assert limit == IndexingSettings().max_file_mb == 20
+        assert len(read_transcript(path, meeting_id="x", max_file_mb=limit).turns) == 1
+    # The command line reads the variable.
+    result = CliRunner().invoke(main, ["index", str(path), "--index", str(tmp_path / "ix"), "-q"],
+                                env={MAX_FILE_ENV: "0.001"})
+    assert f"{path.name}: file too large (0.0 MB; the limit is 0.001 MB" in result.stderr
 
 
 # --- properties of the parser ----------------------------------------------------------------------
@@ -493,14 +504,14 @@ def test_markdown_speech_text_is_never_lost(blocks):
 
 # Records: generated record-shaped input (title lines, a header table, speaker lines such as
 # "臺北市資訊局/呂新科局長：", speech paragraphs, blank lines, HTML remnants). Speech text: every
-# paragraph that is not a speaker line (does not end with a colon), tags removed and entities
-# decoded. Page-break joins glue paragraphs without a separator, so the property compares the
+# paragraph that is not a speaker line (does not end with a colon once its tags are removed:
+# "的：<b>" is a speaker line), tags removed and entities decoded. Page-break joins glue paragraphs without a separator, so the property compares the
 # concatenated speech with whitespace removed: nothing lost, nothing added, in order.
 CJK = "的是在我們這個政府資料開放會議討論城市淨零排碳市民參與預算"
 PARA_PIECES = st.sampled_from(list(CJK) + list("，、0123456789AZaz ()（）「」：:/.-") + ["1. ", "一、", "&amp;", "<b>", "\t"])
 PARAGRAPH = st.tuples(
     st.lists(PARA_PIECES, min_size=1, max_size=40).map("".join), st.sampled_from(["", "。", "？", "！", "；", "…"])
-).map("".join).filter(lambda p: p.strip() and not p.rstrip().endswith(("：", ":")))
+).map("".join).filter(lambda p: p.strip() and not p.replace("<b>", "").rstrip().endswith(("：", ":")))
 SPEAKER_LINE = st.tuples(
     st.sampled_from(["臺北市資訊局/呂新科局長", "主席", "王小明", "臺灣智慧城市產業聯盟/井琪會長", "市民A"]),
     st.sampled_from(["：", ":"]),

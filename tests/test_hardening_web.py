@@ -24,19 +24,17 @@ from urllib.parse import unquote as unquote_path
 
 import pytest
 
-from indexer.build import build_index
 from search_web import create_app
 
+from conftest import EMBED_ORIGIN as ORIGIN
 from hardening import (
     assert_json_error,
     assert_no_traceback,
     assert_security_headers,
     get_routes,
     index_files,
-    write_transcript,
 )
 
-ORIGIN = "https://intranet.example.org"
 # A file name is a meeting id: this one becomes '"><svg-onload=alert(1)>'.
 HOSTILE_FILE = '"><svg onload=alert(1)>.md'
 HOSTILE_ID = '"><svg-onload=alert(1)>'
@@ -110,28 +108,14 @@ def assert_safe_html(text: str) -> Page:
 
 
 @pytest.fixture(scope="module")
-def hostile_index(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hostile-corpus")
-    write_transcript(folder, HOSTILE_FILE, HOSTILE_MD)
-    (folder / "紀錄-alert.txt").write_text(HOSTILE_RECORD, encoding="utf-8")
-    directory = tmp_path_factory.mktemp("hostile-index")
-    report = build_index([folder], directory, workers=1)
-    assert not report.skipped, report.skipped
-    return directory
+def hostile_index(make_index):
+    return make_index("hostile", {HOSTILE_FILE: HOSTILE_MD, "紀錄-alert.txt": HOSTILE_RECORD})
 
 
 @pytest.fixture(scope="module")
-def app(hostile_index):
-    app = create_app({"INDEX_DIR": str(hostile_index), "EMBED_ORIGINS": [ORIGIN], "URL_PREFIX": ""})
-    yield app
-    engine = app.config.get("ENGINE")
-    if engine is not None:
-        engine.close()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+def app(make_app, hostile_index):
+    """The web app over the hostile index (``client`` is the shared fixture over this app)."""
+    return make_app({"INDEX_DIR": str(hostile_index), "EMBED_ORIGINS": [ORIGIN], "URL_PREFIX": ""})
 
 
 def test_the_fixture_is_as_hostile_as_intended(app, client):
@@ -139,7 +123,7 @@ def test_the_fixture_is_as_hostile_as_intended(app, client):
     assert record["title"] == '<script>alert("title")</script>'
     assert [t["speaker"] for t in record["turns"]] == ["<img src=x onerror=alert(4)>", '主席" onmouseover="alert(7)']
     with app.app_context():
-        from search_web.app import get_engine
+        from search_web.helpers import get_engine
 
         assert get_engine().meeting(HOSTILE_ID).turns[0].section.startswith("<iframe src=javascript:alert(3)>")
     assert "<svg onload=alert(5)>" in record["turns"][0]["text"]
@@ -260,7 +244,7 @@ def test_security_headers_on_every_kind_of_response(client):
 
 
 def test_frame_ancestors_follow_the_configuration(hostile_index, app):
-    bare = create_app({"INDEX_DIR": str(hostile_index), "ENGINE": app.config.get("ENGINE") or None, "EMBED_ORIGINS": []})
+    bare = create_app({"INDEX_DIR": str(hostile_index), "ENGINE": app.extensions["civic_search"].engine, "EMBED_ORIGINS": []})
     for _, response in response_kinds(bare.test_client()):
         assert_security_headers(response, ())
     two = ["https://a.example", "http://b.example:8080"]
@@ -399,7 +383,7 @@ def test_embed_widget_shows_hostile_results_as_text(app, hostile_index):
 
     host = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Host)
     origin = f"http://127.0.0.1:{host.server_address[1]}"
-    widget_app = create_app({"INDEX_DIR": str(hostile_index), "ENGINE": app.config.get("ENGINE"), "EMBED_ORIGINS": [origin]})
+    widget_app = create_app({"INDEX_DIR": str(hostile_index), "ENGINE": app.extensions["civic_search"].engine, "EMBED_ORIGINS": [origin]})
     server = create_server(widget_app, host="127.0.0.1", port=0, threads=2)
     base = f"http://127.0.0.1:{server.effective_port}"
     host_pages["/w.html"] = (

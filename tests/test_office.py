@@ -533,17 +533,16 @@ def test_source_gone_or_changed_is_410(tmp_path):
     shutil.copy(OFFICE / "seed.docx", folder / "seed.docx")
     shutil.copy(OFFICE / "bold-labels.docx", folder / "bold-labels.docx")
     cli("index", str(folder), "--index", str(tmp_path / "ix"))
-    app = create_app({"INDEX_DIR": str(tmp_path / "ix"), "TESTING": True})
-    client = app.test_client()
-    assert client.get("/meetings/seed/source").status_code == 200
-    (folder / "seed.docx").write_bytes(b"changed")
-    (folder / "bold-labels.docx").unlink()
-    for mid in ("seed", "bold-labels"):
-        response = client.get(f"/meetings/{mid}/source")
-        assert response.status_code == 410
-        assert "原始檔案無法提供" in response.get_data(as_text=True)
-        assert_no_traceback(response.get_data(as_text=True))
-    app.config["ENGINE"].close()
+    with _opened(tmp_path / "ix") as engine:
+        client = create_app({"INDEX_DIR": str(tmp_path / "ix"), "ENGINE": engine, "TESTING": True}).test_client()
+        assert client.get("/meetings/seed/source").status_code == 200
+        (folder / "seed.docx").write_bytes(b"changed")
+        (folder / "bold-labels.docx").unlink()
+        for mid in ("seed", "bold-labels"):
+            response = client.get(f"/meetings/{mid}/source")
+            assert response.status_code == 410
+            assert "原始檔案無法提供" in response.get_data(as_text=True)
+            assert_no_traceback(response.get_data(as_text=True))
 
 
 def test_meeting_page_shows_file_name_format_and_pages(mixed, mixed_engine, web):

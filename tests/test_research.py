@@ -21,20 +21,11 @@ from indexer.query import And, Field, Not, Or, Text, parse_query
 from indexer.research import occurrence_page, occurrence_rows, timeline
 from indexer.terminal import bar_chart, columns, display_width, kwic_lines
 from indexer.cli import main
+from indexer.settings import Settings
 from search_web import create_app
 
 RECORD_ID = "000_c33521a9eed413fa"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-@pytest.fixture
-def run(index_dir):
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, [*args, "--index", str(index_dir)])
-
-    return invoke
 
 
 @pytest.fixture
@@ -105,36 +96,28 @@ def test_expand_tree_flattens_or_and_drops_repeats(no_user_aliases):
 def test_user_alias_files_extend_and_merge(tmp_path, monkeypatch):
     extra = tmp_path / "mine.tsv"
     extra.write_text("\ufeff# version: 7\n數位部\tMODA\n線上討論\t網路討論\n\n單獨一個\n", encoding="utf-8")
-    monkeypatch.setenv("CIVIC_SEARCH_ALIASES", str(extra))
-    table = load_aliases()
+    files = Settings.from_environ({"CIVIC_SEARCH_ALIASES": str(extra)}, overrides={"INDEX_DIR": tmp_path}).query.alias_files
+    assert files == (str(extra),)
+    table = load_aliases(files)
     assert table.expand("moda") == ["moda", "數位部", "數位發展部"]
     assert table.expand("網路討論") == ["網路討論", "線上討論"]
     assert table.sources[-1].version == "7" and table.sources[-1].groups == 2
-    assert re.fullmatch(r"1\+[0-9a-f]{8}", alias_version())
+    assert re.fullmatch(r"1\+[0-9a-f]{8}", alias_version(files))
     # Editing the file takes effect on the next lookup (no restart, no re-index).
     extra.write_text("數位部\tMODA\tmoda部\n", encoding="utf-8")
-    assert load_aliases().expand("MODA") == ["MODA", "數位部", "數位發展部", "moda部"]
+    assert load_aliases(files).expand("MODA") == ["MODA", "數位部", "數位發展部", "moda部"]
 
 
-def test_unreadable_user_alias_file_is_a_named_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("CIVIC_SEARCH_ALIASES", str(tmp_path / "missing.tsv"))
+def test_unreadable_user_alias_file_is_a_named_error(tmp_path):
+    files = [str(tmp_path / "missing.tsv")]
     with pytest.raises(AliasError, match="cannot read alias file .*missing.tsv"):
-        load_aliases()
-    assert alias_version().startswith("1+")  # stats still works
+        load_aliases(files)
+    assert alias_version(files).startswith("1+")  # stats still works
 
 
 def test_alias_table_merges_groups_sharing_a_term():
     table = AliasTable.from_groups([["A", "B"], ["C", "D"], ["b", "C"]])
     assert table.groups == (("A", "B", "C", "D"),)
-
-
-@pytest.mark.parametrize("module", ["indexer.aliases", "indexer.explain", "indexer.terminal"])
-def test_docstring_examples(module):
-    import doctest
-    import importlib
-
-    failed, attempted = doctest.testmod(importlib.import_module(module))
-    assert attempted and not failed
 
 
 # --- explanation ----------------------------------------------------------------------------------
@@ -265,8 +248,8 @@ def test_bar_chart_scales_to_the_busiest_period():
 # --- CLI ------------------------------------------------------------------------------------------
 
 
-def test_kwic(run):
-    result = run("kwic", "台北通", "--width", "6")
+def test_kwic(cli):
+    result = cli("kwic", "台北通", "--width", "6")
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "4 occurrences in 2 turns, 2 meetings\n"
@@ -278,20 +261,20 @@ def test_kwic(run):
     assert result.stderr == ""
 
 
-def test_kwic_filters_and_aliases(run):
-    assert run("kwic", "開放政府", "--width", "5", "--speaker", "唐鳳").stdout == (
+def test_kwic_filters_and_aliases(cli):
+    assert cli("kwic", "開放政府", "--width", "5", "--speaker", "唐鳳").stdout == (
         "2 occurrences in 2 turns, 2 meetings\n"
         "2023-05-10  部會協助， 開放政府 是共同的方  唐鳳  2023-05-10-智慧城市與淨零座談 #3\n"
         "2021-03-02  ，歡迎來到 開放政府 第 50       唐鳳  2021-03-02-開放政府第-50-次協作會議 #0\n"
     )
-    assert run("kwic", "開放政府", "--width", "5", "--aliases").stdout == (
+    assert cli("kwic", "開放政府", "--width", "5", "--aliases").stdout == (
         "4 occurrences in 4 turns, 3 meetings\n"
         "2023-05-10  部會協助， 開放政府        是共同的方  唐鳳    2023-05-10-智慧城市與淨零座談 #3\n"
         "2021-03-02  ，歡迎來到 開放政府        第 50       唐鳳    2021-03-02-開放政府第-50-次協作會議 #0\n"
         "2019-11-20    青年參與 開放政府        的管道還不  張委員  2019-11-20-青年諮詢委員會 #0\n"
         "2019-11-20   在英文是  Open Government 。          張委員  2019-11-20-青年諮詢委員會 #2\n"
     )
-    assert run("kwic", "開放政府", "--since", "2022", "--until", "2022").stdout == "0 occurrences in 0 turns, 0 meetings\n"
+    assert cli("kwic", "開放政府", "--since", "2022", "--until", "2022").stdout == "0 occurrences in 0 turns, 0 meetings\n"
 
 
 def test_kwic_colour_keeps_alignment(index_dir):
@@ -302,8 +285,8 @@ def test_kwic_colour_keeps_alignment(index_dir):
     assert len(lines) == 13 and len(columns_of_match) == 1
 
 
-def test_kwic_csv_one_row_per_occurrence(run):
-    result = run("kwic", "淨零排碳", "--csv", "--width", "4")
+def test_kwic_csv_one_row_per_occurrence(cli):
+    result = cli("kwic", "淨零排碳", "--csv", "--width", "4")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == "\ufeffmeeting_id,title,date,speaker,turn,page,left,match,right,link"
     rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
@@ -323,29 +306,29 @@ def test_kwic_csv_one_row_per_occurrence(run):
     assert [r["turn"] for r in rows].count("5") == 9
 
 
-def test_kwic_json(run):
-    data = json.loads(run("kwic", "台北通", "--json", "--width", "3").stdout)
+def test_kwic_json(cli):
+    data = json.loads(cli("kwic", "台北通", "--json", "--width", "3").stdout)
     assert list(data) == ["query", "occurrences", "turns", "meetings", "width", "rows"]
     assert (data["query"], data["occurrences"], data["turns"], data["meetings"], data["width"]) == ("台北通", 4, 2, 2, 3)
     assert data["rows"][0]["left"] == "核心，" and data["rows"][0]["right"] == "會整合"
 
 
-def test_kwic_options_are_validated(run):
-    assert run("kwic", "x", "--width", "0").exit_code == 2
-    assert run("kwic", "x", "--csv", "--json").exit_code == 2
-    bad = run("kwic", '"淨零')
+def test_kwic_options_are_validated(cli):
+    assert cli("kwic", "x", "--width", "0").exit_code == 2
+    assert cli("kwic", "x", "--csv", "--json").exit_code == 2
+    bad = cli("kwic", '"淨零')
     assert bad.exit_code == 1
     assert bad.stderr == "Error: invalid query: unbalanced quote: the phrase is never closed at position 1\n"
 
 
-def test_kwic_filter_only_query_says_why_there_is_nothing(run):
-    result = run("kwic", "speaker:唐鳳")
+def test_kwic_filter_only_query_says_why_there_is_nothing(cli):
+    result = cli("kwic", "speaker:唐鳳")
     assert result.stdout == "0 occurrences in 0 turns, 0 meetings\n"
     assert "only filters" in result.stderr
 
 
-def test_timeline(run):
-    result = run("timeline", "開放政府")
+def test_timeline(cli):
+    result = cli("timeline", "開放政府")
     assert result.exit_code == 0
     assert result.stdout == (
         "3 occurrences in 3 meetings, per year\n"
@@ -358,8 +341,8 @@ def test_timeline(run):
     )
 
 
-def test_timeline_by_month(run):
-    result = run("timeline", "淨零", "--by", "month", "--since", "2022")
+def test_timeline_by_month(cli):
+    result = cli("timeline", "淨零", "--by", "month", "--since", "2022")
     lines = result.stdout.splitlines()
     assert lines[:3] == [
         "16 occurrences in 2 meetings, per month",
@@ -370,8 +353,8 @@ def test_timeline_by_month(run):
     assert len(lines) == 2 + 9
 
 
-def test_timeline_json(run):
-    data = json.loads(run("timeline", "淨零排碳", "--json").stdout)
+def test_timeline_json(cli):
+    data = json.loads(cli("timeline", "淨零排碳", "--json").stdout)
     assert data == {
         "query": "淨零排碳",
         "by": "year",
@@ -384,11 +367,11 @@ def test_timeline_json(run):
             {"period": "2023", "occurrences": 2, "meetings": 1, "turns": 1},
         ],
     }
-    assert run("timeline", "x", "--by", "week").exit_code == 2
+    assert cli("timeline", "x", "--by", "week").exit_code == 2
 
 
-def test_speakers(run):
-    result = run("speakers", "淨零排碳")
+def test_speakers(cli):
+    result = cli("speakers", "淨零排碳")
     assert result.exit_code == 0
     assert result.stdout == (
         "4 speakers in 4 turns, 3 meetings\n"
@@ -400,16 +383,16 @@ def test_speakers(run):
     )
 
 
-def test_speakers_limit_and_aliases(run):
-    assert run("speakers", "開放政府", "--aliases", "--limit", "1").stdout == (
+def test_speakers_limit_and_aliases(cli):
+    assert cli("speakers", "開放政府", "--aliases", "--limit", "1").stdout == (
         "2 speakers in 4 turns, 3 meetings (the first 1; --limit 0 for all)\n"
         "speaker  organisation  occurrences  turns  meetings  first       last\n"
         "唐鳳     -                       2      2         2  2021-03-02  2023-05-10\n"
     )
 
 
-def test_speakers_json(run):
-    data = json.loads(run("speakers", "開放政府", "--json").stdout)
+def test_speakers_json(cli):
+    data = json.loads(cli("speakers", "開放政府", "--json").stdout)
     assert data == {
         "query": "開放政府",
         "total": 3,
@@ -424,9 +407,9 @@ def test_speakers_json(run):
     }
 
 
-def test_search_explain_goes_to_stderr_and_leaves_stdout_alone(run, no_user_aliases):
-    plain = run("search", "臺北 ＡＩ -淨零")
-    explained = run("search", "臺北 ＡＩ -淨零", "--explain")
+def test_search_explain_goes_to_stderr_and_leaves_stdout_alone(cli, no_user_aliases):
+    plain = cli("search", "臺北 ＡＩ -淨零")
+    explained = cli("search", "臺北 ＡＩ -淨零", "--explain")
     assert explained.exit_code == 0
     assert explained.stdout == plain.stdout
     assert explained.stderr == (
@@ -442,8 +425,8 @@ def test_search_explain_goes_to_stderr_and_leaves_stdout_alone(run, no_user_alia
     )
 
 
-def test_search_explain_with_filters_and_aliases(run, no_user_aliases):
-    result = run("search", '"開放 政府" OR 數位部', "--speaker", "張", "--since", "2019-11", "--aliases", "--explain")
+def test_search_explain_with_filters_and_aliases(cli, no_user_aliases):
+    result = cli("search", '"開放 政府" OR 數位部', "--speaker", "張", "--since", "2019-11", "--aliases", "--explain")
     assert result.stderr == (
         'Query: "開放 政府" OR 數位部\n'
         'Read as: ("開放 政府" OR 數位部) AND speaker:張 AND date:2019-11-01..\n'
@@ -459,9 +442,9 @@ def test_search_explain_with_filters_and_aliases(run, no_user_aliases):
     assert result.stdout.startswith("1 turns in 1 meetings\n")
 
 
-def test_search_json_explain_keeps_the_documented_object(run, no_user_aliases):
-    plain = run("search", "台北通", "--json")
-    explained = run("search", "台北通", "--json", "--explain")
+def test_search_json_explain_keeps_the_documented_object(cli, no_user_aliases):
+    plain = cli("search", "台北通", "--json")
+    explained = cli("search", "台北通", "--json", "--explain")
     assert explained.stdout == plain.stdout
     assert list(json.loads(explained.stdout)) == ["query", "total", "meetings", "page", "limit", "hits"]
     explanation = json.loads(explained.stderr)
@@ -470,19 +453,19 @@ def test_search_json_explain_keeps_the_documented_object(run, no_user_aliases):
     assert explanation["aliases"] is False
 
 
-def test_search_explain_of_a_malformed_query_is_the_usual_error(run):
-    result = run("search", "(A OR", "--explain")
+def test_search_explain_of_a_malformed_query_is_the_usual_error(cli):
+    result = cli("search", "(A OR", "--explain")
     assert result.exit_code == 1
     assert result.stderr == "Error: invalid query: 'OR' needs a term on each side at position 4\n"
 
 
-def test_search_aliases(run, no_user_aliases):
-    plain = json.loads(run("search", "開放政府", "--json").stdout)
-    expanded = json.loads(run("search", "開放政府", "--json", "--aliases").stdout)
+def test_search_aliases(cli, no_user_aliases):
+    plain = json.loads(cli("search", "開放政府", "--json").stdout)
+    expanded = json.loads(cli("search", "開放政府", "--json", "--aliases").stdout)
     assert (plain["total"], expanded["total"]) == (3, 4)
     snippets = [h["snippet"] for h in expanded["hits"]]
     assert any("<mark>Open Government</mark>" in s for s in snippets)
-    rows = list(csv.DictReader(io.StringIO(run("search", "開放政府", "--csv", "--aliases").stdout.lstrip("\ufeff"))))
+    rows = list(csv.DictReader(io.StringIO(cli("search", "開放政府", "--csv", "--aliases").stdout.lstrip("\ufeff"))))
     assert len(rows) == 4
 
 
@@ -500,10 +483,10 @@ def test_user_aliases_from_the_environment(index_dir, tmp_path, monkeypatch):
     assert broken.stderr.startswith("Error: cannot read alias file ")
 
 
-def test_stats_shows_the_alias_version(run, no_user_aliases):
-    result = run("stats")
+def test_stats_shows_the_alias_version(cli, no_user_aliases):
+    result = cli("stats")
     assert result.stdout.splitlines()[-1] == "Aliases: version 1"
-    assert json.loads(run("stats", "--json").stdout)["alias_version"] == "1"
+    assert json.loads(cli("stats", "--json").stdout)["alias_version"] == "1"
 
 
 def test_changed_user_dictionary_rebuilds_the_index(tmp_path, fixture_corpus, monkeypatch):
@@ -587,16 +570,6 @@ def args_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-@pytest.fixture(scope="module")
-def app(index_dir, engine):
-    return create_app({"INDEX_DIR": str(index_dir), "ENGINE": engine, "URL_PREFIX": "", "EMBED_ORIGINS": []})
-
-
-@pytest.fixture()
-def client(app):
-    return app.test_client()
-
-
 def get_page(client, url: str, status: int = 200) -> Page:
     response = client.get(url)
     assert response.status_code == status, (url, response.status_code)
@@ -616,9 +589,10 @@ def test_search_page_links_the_research_views_with_its_filters(client):
     assert "訂閱" in page.text and "逐次出現" in page.text and "誰說過" in page.text
 
 
-def test_kwic_page_lists_every_occurrence(client, engine):
+def test_kwic_page_lists_every_occurrence(client, engine, summary):
+    occurrences = sum(engine.run("淨零排碳").occurrence_counts.values())
     page = get_page(client, "/kwic?q=淨零排碳&width=6")
-    assert "「淨零排碳」逐次出現 13 次，4 段發言，3 場會議" in page.text
+    assert f"「淨零排碳」逐次出現 {occurrences} 次，{summary('淨零排碳')}" in page.text
     rows = [c for c in page.cells if len(c) == 6 and c[0] != "日期"]
     assert len(rows) == 13
     assert rows[0] == ["2023-05-10", "台北的", "淨零排碳", "路徑需要數據", "李小明（台北市政府資訊局）", "智慧城市與淨零座談#0"]
@@ -628,9 +602,9 @@ def test_kwic_page_lists_every_occurrence(client, engine):
     assert [args_of(u) for u in page.links("/kwic.csv")] == [{"q": "淨零排碳", "width": "6"}]
 
 
-def test_kwic_page_filters_and_aliases(client):
+def test_kwic_page_filters_and_aliases(client, summary):
     page = get_page(client, "/kwic?q=開放政府&speaker=張委員&aliases=1")
-    assert "2 次，2 段發言，1 場會議" in page.text
+    assert f"2 次，{summary('開放政府', speaker='張委員', aliases=True)}" in page.text
     assert "已展開同義詞：開放政府 → 開放政府 OR Open Government" in page.text
     matches = [c[2] for c in page.cells if len(c) == 6 and c[0] != "日期"]
     assert matches == ["開放政府", "Open Government"]
@@ -666,22 +640,22 @@ def test_kwic_page_errors_and_empty(client):
     assert "只有篩選條件" in get_page(client, "/kwic?q=speaker:唐鳳").text
 
 
-def test_kwic_csv_download_matches_the_cli(client, run):
+def test_kwic_csv_download_matches_the_cli(client, cli):
     response = client.get("/kwic.csv?q=台北通&width=6")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == 'attachment; filename="civic-search-kwic.csv"'
     body = response.data.decode("utf-8")
     assert body.startswith("\ufeffmeeting_id,")
     web_rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
-    cli_rows = list(csv.DictReader(io.StringIO(run("kwic", "台北通", "--csv", "--width", "6").stdout.lstrip("\ufeff"))))
+    cli_rows = list(csv.DictReader(io.StringIO(cli("kwic", "台北通", "--csv", "--width", "6").stdout.lstrip("\ufeff"))))
     assert len(web_rows) == 4
     for web, cli in zip(web_rows, cli_rows):
         assert web["link"] == "http://localhost" + cli["link"]
         assert {**web, "link": ""} == {**cli, "link": ""}
 
 
-def test_kwic_json_download_and_api_match_the_cli(client, run):
-    cli = json.loads(run("kwic", "淨零排碳", "--json", "--speaker", "唐鳳").stdout)
+def test_kwic_json_download_and_api_match_the_cli(client, cli):
+    cli = json.loads(cli("kwic", "淨零排碳", "--json", "--speaker", "唐鳳").stdout)
     download = json.loads(client.get("/kwic.json?q=淨零排碳&speaker=唐鳳").data)
     api = client.get("/api/kwic?q=淨零排碳&speaker=唐鳳").get_json()
     for data in (download, api):
@@ -693,9 +667,10 @@ def test_kwic_json_download_and_api_match_the_cli(client, run):
     assert client.get("/api/kwic?q=x&width=0").get_json()["status"] == 400
 
 
-def test_speakers_page(client):
+def test_speakers_page(client, engine, summary):
+    speakers = len(engine.run("淨零排碳", since="2021").by_speaker())
     page = get_page(client, "/speakers?q=淨零排碳&since=2021")
-    assert "誰說過「淨零排碳」 4 位發言人，4 段發言，3 場會議" in page.text
+    assert f"誰說過「淨零排碳」 {speakers} 位發言人，{summary('淨零排碳', since='2021')}" in page.text
     rows = [c for c in page.cells if len(c) == 7 and c[0] != "發言人"]
     assert rows == [
         ["呂新科局長", "臺北市資訊局", "9", "1", "1", "2022-09-05", "2022-09-05"],
@@ -707,16 +682,16 @@ def test_speakers_page(client):
     assert args_of(search_links[0]) == {"q": "淨零排碳", "since": "2021", "speaker": "臺北市資訊局/呂新科局長"}
 
 
-def test_speaker_link_filters_the_search(client):
+def test_speaker_link_filters_the_search(client, summary):
     page = get_page(client, "/speakers?q=淨零排碳")
     link = [u for u in page.links("/search?") if "speaker=" in u][1]
     results = get_page(client, link)
-    assert "1 段發言，1 場會議" in results.text
+    assert summary("淨零排碳", speaker=args_of(link)["speaker"]) in results.text
     assert "李小明（台北市政府資訊局）" in results.text
 
 
-def test_speakers_api_matches_the_cli(client, run):
-    cli = json.loads(run("speakers", "淨零排碳", "--json", "--limit", "2").stdout)
+def test_speakers_api_matches_the_cli(client, cli):
+    cli = json.loads(cli("speakers", "淨零排碳", "--json", "--limit", "2").stdout)
     assert client.get("/api/speakers/ranking?q=淨零排碳&limit=2").get_json() == cli
     assert client.get("/api/speakers/ranking?q=淨零排碳&limit=0").get_json()["speakers"][3]["speaker_name"] == "井琪會長"
     assert client.get("/api/speakers/ranking?q=淨零排碳&limit=x").status_code == 400
@@ -724,19 +699,19 @@ def test_speakers_api_matches_the_cli(client, run):
     assert list(client.get("/api/speakers?prefix=唐").get_json()) == ["prefix", "speakers"]
 
 
-def test_timeline_api_matches_the_cli(client, run):
-    cli = json.loads(run("timeline", "淨零", "--json", "--by", "month").stdout)
+def test_timeline_api_matches_the_cli(client, cli):
+    cli = json.loads(cli("timeline", "淨零", "--json", "--by", "month").stdout)
     assert client.get("/api/timeline?q=淨零&by=month").get_json() == cli
     assert client.get("/api/timeline?q=淨零&by=week").get_json()["status"] == 400
 
 
-def test_explain_api_matches_the_cli(client, run, no_user_aliases):
-    cli = json.loads(run("search", "臺北 -淨零", "--since", "2022", "--aliases", "--json", "--explain").stderr)
+def test_explain_api_matches_the_cli(client, cli, no_user_aliases):
+    cli = json.loads(cli("search", "臺北 -淨零", "--since", "2022", "--aliases", "--json", "--explain").stderr)
     assert client.get("/api/explain?q=臺北 -淨零&since=2022&aliases=1").get_json() == cli
     assert client.get("/api/explain?q=(").get_json()["status"] == 400
 
 
-def test_search_page_explain_toggle(client, no_user_aliases):
+def test_search_page_explain_toggle(client, summary, no_user_aliases):
     plain = get_page(client, "/search?q=臺北ＡＩ")
     assert not plain.find("section", **{"class": "explain"})
     (box,) = plain.find("input", name="explain")
@@ -745,7 +720,7 @@ def test_search_page_explain_toggle(client, no_user_aliases):
     assert page.find("input", name="explain", checked="")
     assert page.find("section", **{"class": "explain"})
     text = page.text
-    assert "2 段發言，2 場會議" in text
+    assert summary("數位部 ＡＩ -淨零") in text
     assert "讀成數位部 AND ＡＩ AND NOT 淨零" in text
     assert "數 → 数（繁簡/異體字視為同一字）" in text
     assert "Ａ → a（全形/半形、大寫 → 小寫）" in text
@@ -756,11 +731,12 @@ def test_search_page_explain_toggle(client, no_user_aliases):
     assert "explain" not in args_of(page.links("/kwic?")[0])
 
 
-def test_search_page_aliases(client, no_user_aliases):
+def test_search_page_aliases(client, summary, no_user_aliases):
     plain = get_page(client, "/search?q=開放政府")
-    assert "3 段發言，3 場會議" in plain.text and "已展開同義詞" not in plain.text
+    assert summary("開放政府") in plain.text and "已展開同義詞" not in plain.text
     page = get_page(client, "/search?q=開放政府&aliases=1")
-    assert "4 段發言，3 場會議" in page.text
+    assert summary("開放政府", aliases=True) != summary("開放政府")  # the fixtures hold an alias
+    assert summary("開放政府", aliases=True) in page.text
     assert "已展開同義詞：開放政府 → 開放政府 OR Open Government" in page.text
     assert page.find("input", name="aliases", checked="")
     assert "<mark>Open Government</mark>" in client.get("/search?q=開放政府&aliases=1").get_data(as_text=True)
@@ -774,17 +750,18 @@ def test_meeting_page_highlights_alias_matches(client):
     assert "<mark>Open Government</mark>" in client.get(url + "&aliases=1").get_data(as_text=True)
 
 
-def test_timeline_bars_open_that_period(client):
+def test_timeline_bars_open_that_period(client, summary):
     page = get_page(client, "/search?q=淨零排碳&aliases=1")
     bars = [a["href"] for t, a in page.tags if t == "a" and a.get("class") == "bar-link"]
     assert [args_of(b) for b in bars] == [
         {"q": "淨零排碳", "since": year, "until": year, "aliases": "1"} for year in ("2021", "2022", "2023")
     ]
     narrowed = get_page(client, bars[1])
-    assert "2 段發言，1 場會議" in narrowed.text
+    assert summary("淨零排碳", since="2022", until="2022", aliases=True) in narrowed.text
     months = get_page(client, "/search?q=智慧城市&since=2022&until=2023")
     month_bars = [a["href"] for t, a in months.tags if t == "a" and a.get("class") == "bar-link"]
-    assert "7 段發言，1 場會議" in get_page(client, month_bars[0]).text
+    first = args_of(month_bars[0])
+    assert summary("智慧城市", since=first["since"], until=first["until"]) in get_page(client, month_bars[0]).text
 
 
 def test_research_pages_under_a_url_prefix(index_dir, engine):

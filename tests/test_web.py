@@ -17,9 +17,10 @@ from indexer.cli import main
 from indexer.export import COLUMNS, export_rows, write_csv
 from search_web import create_app
 
+from conftest import EMBED_ORIGIN
+
 RECORD_ID = "000_c33521a9eed413fa"
 RECORD_TITLE = "臺北城市博覽會舞台活動 智慧城市產業座談會 會談紀錄"
-HOST = "https://intranet.example.org"
 
 
 class Page(HTMLParser):
@@ -57,16 +58,6 @@ class Page(HTMLParser):
 
 def args_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-
-
-@pytest.fixture(scope="module")
-def app(index_dir, engine):
-    return create_app({"INDEX_DIR": str(index_dir), "ENGINE": engine, "EMBED_ORIGINS": [HOST], "URL_PREFIX": ""})
-
-
-@pytest.fixture()
-def client(app):
-    return app.test_client()
 
 
 def get_page(client, url: str, status: int = 200) -> Page:
@@ -108,9 +99,9 @@ def test_empty_query_shows_the_form(client):
     assert "已收錄 4 場會議" in page.text and not page.find("ol")
 
 
-def test_results_grouped_by_meeting(client):
+def test_results_grouped_by_meeting(client, summary):
     page = get_page(client, "/search?q=淨零排碳")
-    assert "4 段發言，3 場會議" in page.text
+    assert summary("淨零排碳") in page.text
     titles = [a for a in page.links("/meetings/") if "#" not in a]
     assert len(titles) == 3
     assert all(args_of(url) == {"q": "淨零排碳"} for url in titles)
@@ -168,7 +159,7 @@ def test_speaker_suggestions_api(client):
     assert client.get("/api/speakers?limit=abc").status_code == 400
 
 
-def test_facets_narrow_the_search(client, engine):
+def test_facets_narrow_the_search(client, engine, summary):
     page = get_page(client, "/search?q=淨零排碳&sort=date&view=turns")
     year_links = [u for u in page.links("since=") if args_of(u).get("since") == args_of(u).get("until")]
     years = {args_of(u)["since"] for u in year_links}
@@ -178,30 +169,29 @@ def test_facets_narrow_the_search(client, engine):
     speaker_links = {args_of(u)["speaker"] for u in page.links("speaker=")}
     assert speaker_links == {s.speaker for s in engine.run("淨零排碳").by_speaker()}
     narrowed = get_page(client, "/search?q=淨零排碳&since=2022&until=2022")
-    assert "2 段發言，1 場會議" in narrowed.text
+    assert summary("淨零排碳", since="2022", until="2022") in narrowed.text
 
 
-def test_timeline_per_year(client):
+def test_timeline_per_year(client, summary):
     text = client.get("/search?q=淨零排碳").get_data(as_text=True)
     page = Page(text)
     (svg,) = page.find("svg")
     assert svg["role"] == "group"
     bars = [a for t, a in page.tags if t == "a" and a.get("class") == "bar-link"]
-    assert [b["aria-label"] for b in bars] == [
-        "2021 年：1 段發言，1 場會議",
-        "2022 年：2 段發言，1 場會議",
-        "2023 年：1 段發言，1 場會議",
-    ]
+    years = ("2021", "2022", "2023")  # the fixtures' years that say 淨零排碳
+    assert [b["aria-label"] for b in bars] == [f"{y} 年：{summary('淨零排碳', since=y, until=y)}" for y in years]
     assert args_of(bars[1]["href"]) == {"q": "淨零排碳", "since": "2022", "until": "2022"}
-    assert "每年符合的發言數：2021 年 1 段、2022 年 2 段、2023 年 1 段" in text
-    assert "<title>2022 年：2 段發言，1 場會議</title>" in text
+    per_year = "、".join(f"{y} 年 {summary('淨零排碳', since=y, until=y).split(' ')[0]} 段" for y in years)
+    assert f"每年符合的發言數：{per_year}" in text
+    assert f"<title>2022 年：{summary('淨零排碳', since='2022', until='2022')}</title>" in text
 
 
-def test_timeline_per_month_within_two_years(client):
+def test_timeline_per_month_within_two_years(client, summary):
     page = get_page(client, "/search?q=智慧城市&since=2022&until=2023")
     bars = [a for t, a in page.tags if t == "a" and a.get("class") == "bar-link"]
     labels = [b["aria-label"] for b in bars]
-    assert labels == ["2022 年 9 月：7 段發言，1 場會議", "2023 年 5 月：1 段發言，1 場會議"]
+    months = ((2022, 9), (2023, 5))  # the fixtures' months that say 智慧城市
+    assert labels == [f"{y} 年 {m} 月：{summary('智慧城市', since=f'{y}-{m:02d}', until=f'{y}-{m:02d}')}" for y, m in months]
     assert args_of(bars[0]["href"])["since"] == "2022-09" and args_of(bars[0]["href"])["until"] == "2022-09"
     # The empty months between are drawn (labels) but not linked.
     assert page.text.count("月") >= 9
@@ -240,11 +230,11 @@ def test_pagination_grouped(small_pages):
 
 
 @pytest.mark.parametrize("page", ["abc", "-1", "0", "1.5", "", "９x"])
-def test_page_that_is_not_a_positive_integer_is_page_one(small_pages, page):
+def test_page_that_is_not_a_positive_integer_is_page_one(small_pages, summary, page):
     result = get_page(small_pages, f"/search?q=淨零排碳&page={page}")
     (current,) = [a for t, a in result.tags if t == "a" and a.get("aria-label") == "第 1 頁，目前頁面"]
     assert "page" not in args_of(current["href"])
-    assert "4 段發言，3 場會議" in result.text
+    assert summary("淨零排碳") in result.text
 
 
 def test_page_past_the_end_shows_the_last_page(small_pages):
@@ -253,9 +243,9 @@ def test_page_past_the_end_shows_the_last_page(small_pages):
 
 
 @pytest.mark.parametrize("sort, view", [("bogus", "bogus"), ("", "")])
-def test_unknown_sort_and_view_fall_back(client, sort, view):
+def test_unknown_sort_and_view_fall_back(client, summary, sort, view):
     page = get_page(client, f"/search?q=淨零排碳&sort={sort}&view={view}")
-    assert "4 段發言，3 場會議" in page.text
+    assert summary("淨零排碳") in page.text
 
 
 @pytest.mark.parametrize(
@@ -498,6 +488,42 @@ def test_api_facets(client, engine):
     assert data["speakers"][0]["speaker"] == engine.run("淨零排碳").by_speaker()[0].speaker
 
 
+@pytest.mark.parametrize("query, filters", [
+    ("開放政府", {"aliases": "1"}),
+    ("淨零排碳", {"speaker": "局長", "since": "2022"}),
+    ("數位部 -淨零", {"aliases": "1", "until": "2023"}),
+])
+def test_a_page_and_its_json_twins_answer_the_same_query(client, summary, query, filters):
+    """/search, /api/search and /api/facets read the query, filters and aliases the same way."""
+    args = {"q": query, **filters}
+    page = get_page(client, "/search?" + "&".join(f"{k}={v}" for k, v in args.items()))
+    search = client.get("/api/search", query_string={**args, "limit": "100"}).get_json()
+    facets = client.get("/api/facets", query_string=args).get_json()
+    wanted = {k: (v == "1" if k == "aliases" else v) for k, v in filters.items()}
+    assert summary(query, **wanted) in page.text
+    assert f"{search['total']} 段發言，{search['meetings']} 場會議" == summary(query, **wanted)
+    assert (facets["total"], facets["meetings"]) == (search["total"], search["meetings"])
+    assert sum(y["turns"] for y in facets["years"]) == search["total"]
+
+
+def test_a_search_page_counts_each_turns_occurrences_once(client, monkeypatch):
+    import indexer.search
+
+    counted = []
+    real = indexer.search.occurrence_spans
+    monkeypatch.setattr(indexer.search, "occurrence_spans", lambda folded, terms: counted.append(folded) or real(folded, terms))
+    page = client.get("/search?q=智慧城市")  # periods, both timelines and the speakers of one page
+    assert page.status_code == 200
+    assert counted and len(counted) == len(set(counted))  # every matching turn counted once
+
+
+def test_meeting_json_has_the_sections_the_page_shows(client):
+    record = client.get(f"/api/meetings/{RECORD_ID}").get_json()
+    page = client.get(f"/meetings/{RECORD_ID}").get_data(as_text=True)
+    sections = {t["section"] for t in record["turns"] if t["section"]}
+    assert sections and all(f'<h2 class="section-heading">{s}</h2>' in page for s in sections)
+
+
 def test_healthz(client, engine):
     data = client.get("/healthz").get_json()
     assert data["ok"] is True and data["meetings"] == engine.stats().meetings
@@ -506,11 +532,11 @@ def test_healthz(client, engine):
 # --- embed, CORS and headers --------------------------------------------------------------------
 
 
-def test_embed_page_is_compact(client):
+def test_embed_page_is_compact(client, summary):
     page = get_page(client, "/embed?q=淨零排碳")
     assert page.find("div", **{"data-civic-embed": ""})
     assert not page.find("header", **{"class": "site-header"})
-    assert "4 段發言，3 場會議" in page.text
+    assert summary("淨零排碳") in page.text
     meeting_links = [a for t, a in page.tags if t == "a" and "/meetings/" in a.get("href", "")]
     assert meeting_links and all(a["target"] == "_blank" and a["rel"] == "noopener" for a in meeting_links)
     assert get_page(client, "/embed").find("input", name="q")
@@ -518,15 +544,15 @@ def test_embed_page_is_compact(client):
 
 
 def test_cors_allows_configured_origin_on_api_only(client):
-    response = client.get("/api/search?q=淨零", headers={"Origin": HOST})
-    assert response.headers["Access-Control-Allow-Origin"] == HOST
+    response = client.get("/api/search?q=淨零", headers={"Origin": EMBED_ORIGIN})
+    assert response.headers["Access-Control-Allow-Origin"] == EMBED_ORIGIN
     assert "Origin" in response.headers["Vary"]
-    page = client.get("/search?q=淨零", headers={"Origin": HOST})
+    page = client.get("/search?q=淨零", headers={"Origin": EMBED_ORIGIN})
     assert "Access-Control-Allow-Origin" not in page.headers
-    error = client.get("/api/search?q=", headers={"Origin": HOST})
-    assert error.status_code == 400 and error.headers["Access-Control-Allow-Origin"] == HOST
-    preflight = client.options("/api/search", headers={"Origin": HOST, "Access-Control-Request-Method": "GET"})
-    assert preflight.headers["Access-Control-Allow-Origin"] == HOST
+    error = client.get("/api/search?q=", headers={"Origin": EMBED_ORIGIN})
+    assert error.status_code == 400 and error.headers["Access-Control-Allow-Origin"] == EMBED_ORIGIN
+    preflight = client.options("/api/search", headers={"Origin": EMBED_ORIGIN, "Access-Control-Request-Method": "GET"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == EMBED_ORIGIN
 
 
 @pytest.mark.parametrize("origin", ["https://evil.example", "https://intranet.example.org.evil.example", "null"])
@@ -545,7 +571,7 @@ def test_security_headers_on_every_response(client, url):
     headers = fetch(client, url).headers
     csp = headers["Content-Security-Policy"]
     for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-                      "object-src 'none'", "base-uri 'none'", f"frame-ancestors 'self' {HOST}"):
+                      "object-src 'none'", "base-uri 'none'", f"frame-ancestors 'self' {EMBED_ORIGIN}"):
         assert directive in csp
     assert "unsafe-inline" not in csp
     assert headers["X-Content-Type-Options"] == "nosniff"
@@ -589,13 +615,14 @@ def test_static_files_are_local_and_safe(client):
 
 def test_engine_is_opened_lazily_once(index_dir):
     app = create_app({"INDEX_DIR": str(index_dir)})
-    assert app.config["ENGINE"] is None
+    extension = app.extensions["civic_search"]
+    assert extension._engine is None
     client = app.test_client()
     assert client.get("/api/search?q=淨零").status_code == 200
-    engine = app.config["ENGINE"]
-    assert engine is not None
+    engine = extension.engine
+    assert engine is not None and engine.index_dir == index_dir
     client.get("/search?q=淨零")
-    assert app.config["ENGINE"] is engine
+    assert extension.engine is engine
     engine.close()
 
 

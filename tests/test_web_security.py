@@ -7,9 +7,6 @@ from html.parser import HTMLParser
 
 import pytest
 
-from indexer.build import build_index
-from search_web import create_app
-
 XSS_TRANSCRIPT = """# 2022-01-01 XSS 測試
 
 ### <b>惡意</b>：
@@ -24,27 +21,10 @@ QUERY_ATTACK = '"><img src=x onerror=alert(1)>'
 
 
 @pytest.fixture(scope="module")
-def xss_index(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("xss-corpus")
-    (folder / "xss.md").write_text(XSS_TRANSCRIPT, encoding="utf-8")
-    directory = tmp_path_factory.mktemp("xss-index")
-    report = build_index([folder], directory, workers=1)
-    assert not report.skipped, report.skipped
-    return directory
-
-
-@pytest.fixture(scope="module")
-def app(xss_index):
-    app = create_app({"INDEX_DIR": str(xss_index), "EMBED_ORIGINS": [], "URL_PREFIX": ""})
-    yield app
-    engine = app.config.get("ENGINE")
-    if engine is not None:
-        engine.close()
-
-
-@pytest.fixture()
-def client(app):
-    return app.test_client()
+def app(make_app, make_index):
+    """The web app over an index of XSS_TRANSCRIPT (``client`` is the shared fixture over it)."""
+    return make_app({"INDEX_DIR": str(make_index("xss", {"xss.md": XSS_TRANSCRIPT})), "EMBED_ORIGINS": [],
+                     "URL_PREFIX": ""})
 
 
 class Tags(HTMLParser):
@@ -76,7 +56,7 @@ def assert_safe(text: str) -> None:
 def test_the_fixture_holds_the_literal_script_text(app):
     """The parser unescapes the entity form, so the index holds ``<script>alert(1)</script>`` as text."""
     with app.app_context():
-        from search_web.app import get_engine
+        from search_web.helpers import get_engine
 
         record = get_engine().meeting("xss")
     assert any(RAW in turn.text for turn in record.turns)

@@ -24,7 +24,7 @@ limits
 from __future__ import annotations
 
 from .blocks import Document, DocumentError, Paragraph, Table
-from .settings import OfficeSettings
+from ..settings import OfficeSettings
 
 __all__ = ["Document", "DocumentError", "OfficeSettings", "Paragraph", "Table", "extract"]
 

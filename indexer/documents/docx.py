@@ -13,7 +13,7 @@ import io
 import re
 
 from .blocks import Document, DocumentError, Paragraph, Table, cell_paragraphs
-from .settings import OfficeSettings
+from ..settings import OfficeSettings
 from .zipsafe import ZipBudget
 
 _HEADING_STYLE = re.compile(r"^(?:heading|標題)\s*(\d)$", re.IGNORECASE)

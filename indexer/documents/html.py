@@ -13,7 +13,7 @@ import codecs
 import re
 
 from .blocks import Document, DocumentError, Paragraph, Table, cell_paragraphs
-from .settings import OfficeSettings
+from ..settings import OfficeSettings
 
 _DECLARED = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _BLOCK = {"p", "div", "li", "dd", "dt", "blockquote", "pre", "address", "center", "section",
@@ -35,7 +35,7 @@ def _decode(data: bytes) -> str:
             if codec in ("big5", "cp950"):
                 codec = "cp950"
             return data.decode(codec, errors="replace")
-    from ..transcripts import TranscriptError, decode_transcript
+    from ..decoding import TranscriptError, decode_transcript
 
     try:
         return decode_transcript(data)

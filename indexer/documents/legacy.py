@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .blocks import Document, DocumentError
 from .docx import extract_docx
-from .settings import LIBREOFFICE_PACKAGE, OfficeSettings
+from ..settings import LIBREOFFICE_PACKAGE, OfficeSettings
 
 
 def convert_to_docx(data: bytes, settings: OfficeSettings) -> bytes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from lxml import etree
 
 from .blocks import Document, DocumentError, Paragraph, Table, cell_paragraphs
-from .settings import OfficeSettings
+from ..settings import OfficeSettings
 from .zipsafe import ZipBudget
 
 TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"

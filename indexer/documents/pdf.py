@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from .blocks import Document, DocumentError, Paragraph, Table, join_lines
 from .pdf_page import Char, Span, font_name, page_chars, page_tables
-from .settings import OfficeSettings
+from ..settings import OfficeSettings
 
 NO_TEXT_LAYER = "no text layer (a scanned image): OCR it first"
 _PAGE_NUMBER = re.compile(

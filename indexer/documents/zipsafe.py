@@ -11,7 +11,7 @@ import io
 import zipfile
 
 from .blocks import DocumentError
-from .settings import OfficeSettings
+from ..settings import OfficeSettings
 
 _CHUNK = 1 << 16
 

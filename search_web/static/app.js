@@ -1,7 +1,8 @@
 /* 會議逐字稿搜尋: small enhancements; every page works without this file.
  *
  * - Meeting page: "第 k / n 筆" with previous/next buttons and the keys n / p move between the
- *   highlighted matches (<mark> in .transcript).
+ *   highlighted matches (<mark> in .transcript). The keys can be turned off (WCAG 2.1.4: speech
+ *   input types letters too); the choice is kept in localStorage.
  * - Search form: speaker suggestions from /api/speakers while typing (the <datalist> is already
  *   filled by the server; this narrows it to what was typed).
  */
@@ -15,6 +16,7 @@
     var status = nav.querySelector(".hitnav-pos");
     var prev = nav.querySelector('[data-hitnav="prev"]');
     var next = nav.querySelector('[data-hitnav="next"]');
+    var keys = nav.querySelector('[data-hitnav="keys"]');
     var current = -1;
 
     marks.forEach(function (mark, i) {
@@ -53,9 +55,11 @@
     next.hidden = false;
     prev.addEventListener("click", function () { show(current - 1, true); });
     next.addEventListener("click", function () { show(current + 1, true); });
+    setupKeysSwitch(keys);
 
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+      if (keys && !keys.checked) return;
       var target = event.target;
       var tag = target && target.tagName ? target.tagName.toLowerCase() : "";
       if (tag === "input" || tag === "textarea" || tag === "select" || (target && target.isContentEditable)) return;
@@ -78,6 +82,22 @@
       }
     }
     show(start, false);
+  }
+
+  var KEYS_SETTING = "civic-search.hit-keys";
+
+  /* The shortcut switch: shown once this script runs, remembered across pages. */
+  function setupKeysSwitch(box) {
+    if (!box) return;
+    try {
+      box.checked = window.localStorage.getItem(KEYS_SETTING) !== "off";
+    } catch (e) { /* storage may be blocked: the keys stay on */ }
+    box.addEventListener("change", function () {
+      try {
+        window.localStorage.setItem(KEYS_SETTING, box.checked ? "on" : "off");
+      } catch (e) { /* not remembered, still applied */ }
+    });
+    box.closest("label").hidden = false;
   }
 
   function setupSpeakerSuggestions() {
