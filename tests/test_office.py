@@ -617,3 +617,16 @@ def test_text_output_names_the_page(mixed):
     assert kwic[1].endswith("running-headers #1, page 3")
     shown = cli("show", "running-headers", "--index", index).stdout
     assert "Format: pdf\n" in shown and "\n[1] 秘書長  (page 3)\n" in shown
+
+
+def test_office_settings_from_the_environment_and_a_configuration_file(tmp_path):
+    from indexer.settings import Settings
+
+    settings = Settings.from_environ({"CIVIC_SEARCH_MAX_UNPACKED_MB": "64", "CIVIC_SEARCH_SOFFICE_TIMEOUT": "30"})
+    office = settings.indexing.office
+    assert (office.max_unpacked_mb, office.convert_timeout, office.max_pages) == (64.0, 30.0, 2000)
+    config = tmp_path / "civic.json"
+    config.write_text(json.dumps({"MAX_PAGES": 50, "SOFFICE": "none"}), encoding="utf-8")
+    office = Settings.from_environ({"CIVIC_SEARCH_CONFIG": str(config)}).indexing.office
+    assert (office.max_pages, office.soffice, office.soffice_path()) == (50, None, None)
+    assert Settings.from_environ({"CIVIC_SEARCH_MAX_PAGES": "many"}).indexing.office.max_pages == 2000
