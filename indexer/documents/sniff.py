@@ -108,7 +108,7 @@ def kind_of(data: bytes, suffix: str) -> str:
     Markdown heading heuristics).
     """
     kind = head_kind(data[:HEAD_BYTES], suffix)
-    if kind is None and data.lstrip()[:5] == b"{\\rtf":
+    if kind is None and data[:64].lstrip()[:5] == b"{\\rtf":
         raise NotARecord("an RTF document, which is not read: save it as .docx or .odt")
     if kind == "zip":
         try:
