@@ -63,6 +63,7 @@ _EXPORTS = {
     "AnalysisSettings": "settings",
     "QuerySettings": "settings",
     "WebSettings": "settings",
+    "AlertSettings": "settings",
     # errors
     "CivicSearchError": "errors",
     "IndexNotFound": "errors",
@@ -128,6 +129,6 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         TurnRecord,
     )
     from .search import ResultSet, SearchEngine
-    from .settings import AnalysisSettings, IndexingSettings, QuerySettings, Settings, WebSettings
+    from .settings import AlertSettings, AnalysisSettings, IndexingSettings, QuerySettings, Settings, WebSettings
     from .transcripts import Meeting, Turn, TranscriptError, read_transcript
     from .writing import Skipped

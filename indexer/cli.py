@@ -157,6 +157,19 @@ class CommandGroup(click.Group):
         return command
 
 
+def _run_command(path: tuple[str, ...], **params) -> None:
+    """Run the command ``path`` names (``("alerts", "send")``) with ``params``, found as the
+    command line finds it: through the entry points, so this module never imports it."""
+    context = click.get_current_context()
+    command = context.find_root().command
+    for name in path:
+        found = command.get_command(context, name) if isinstance(command, click.Group) else None
+        if found is None:
+            raise _fail(f"the command 'civic-search {' '.join(path)}' is not installed; reinstall civic-search")
+        command = found
+    context.invoke(command, **params)
+
+
 @click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="civic-search")
 def main() -> None:
@@ -171,8 +184,9 @@ def main() -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: the cores, at most 4).")
 @click.option("--wait", type=click.FloatRange(0, 3600), default=0.0, help="Seconds to wait for another indexer to finish.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--notify", is_flag=True, help="Then send the alerts of the watches (as 'alerts send'), if indexing succeeded.")
 @handle_errors
-def index(paths, index_dir, rebuild, strict, workers, wait, quiet) -> None:
+def index(paths, index_dir, rebuild, strict, workers, wait, quiet, notify) -> None:
     """Index meeting records in PATHS (files or folders; default: the bundled corpus)."""
     from .build import build_index
     from .indexdir import dictionary_outdated, index_exists
@@ -194,6 +208,8 @@ def index(paths, index_dir, rebuild, strict, workers, wait, quiet) -> None:
     click.echo(report.summary())
     if strict and report.skipped:
         raise _fail(f"{len(report.skipped)} files could not be indexed (--strict)")
+    if notify:
+        _run_command(("alerts", "send"), index_dir=index_dir)
 
 
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)

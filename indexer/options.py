@@ -22,6 +22,19 @@ DEFAULT_WIDTH = 20
 MAX_WIDTH = 200
 
 
+def describe_filters(speaker: str | None = "", since: str | None = "", until: str | None = "",
+                     aliases: bool = False) -> str:
+    """The filters beside a query as the pages, the feed and the alert messages name them
+    (empty when there are none).
+
+    >>> describe_filters("陳委員", "2024", aliases=True)
+    '發言人：陳委員，從 2024，含同義詞'
+    """
+    parts = [f"發言人：{speaker}" if speaker else "", f"從 {since}" if since else "",
+             f"到 {until}" if until else "", "含同義詞" if aliases else ""]
+    return "，".join(filter(None, parts))
+
+
 def sort_error(sort: str) -> str:
     """The one message for an unknown sort order."""
     return f"unknown sort '{sort}' (use {' or '.join(SORTS)})"

@@ -297,6 +297,14 @@ class SearchEngine:
         name = source.replace("\\", "/").rsplit("/", 1)[-1] or os.path.basename(path)
         return SourceFile(meeting_id, name, stored.get("format", ""), data)
 
+    def meeting_versions(self) -> dict[str, str]:
+        """Meeting id -> content hash of every indexed meeting (a changed file has a new hash)."""
+        with self._use() as snap, snap.io_lock:
+            return {
+                mid: snap.reader.stored_fields(docnum).get("content_hash", "")
+                for mid, docnum in snap.meeting_docnum.items()
+            }
+
     def stats(self) -> IndexStats:
         """What the index holds: meetings, turns, speakers, dates, segments, size, generation."""
         snap = self.snapshot()

@@ -35,6 +35,7 @@ from typing import Any, Mapping
 from .errors import SettingsError
 
 __all__ = [
+    "AlertSettings",
     "AnalysisSettings",
     "IndexingSettings",
     "OfficeSettings",
@@ -228,6 +229,136 @@ class WebSettings:
         )
 
 
+# --- alerts ------------------------------------------------------------------------------------
+
+SMTP_SECURITY_MODES = ("auto", "none", "starttls", "tls")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """What sending alerts and the web sign-up need (:mod:`indexer.alerts`): the SMTP server,
+    the public address for links, the signing key, the sign-up rules. The defaults send nothing
+    (no SMTP server, no base URL): an office sets them."""
+
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = ""
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    #: ``auto`` (STARTTLS when the server offers it), ``none``, ``starttls`` (required) or ``tls``.
+    smtp_security: str = "auto"
+    smtp_timeout: float = 30.0
+    #: The public address of the web app, URL prefix included (links in messages).
+    base_url: str = ""
+    #: Signs confirmation and unsubscribe links; empty: a key generated once beside the database.
+    secret_key: str = field(default="", repr=False)
+    #: E-mail domains the web sign-up accepts (empty: any); subdomains are not included.
+    allowed_domains: tuple[str, ...] = ()
+    #: Passages listed in one message (the count covers them all).
+    max_passages: int = 10
+    webhook_timeout: float = 10.0
+    webhook_attempts: int = 3
+    #: Web sign-ups per address and per client address within ``rate_window`` seconds.
+    address_limit: int = 3
+    client_limit: int = 10
+    rate_window: int = 3600
+    #: How long a confirmation link stays valid, in seconds.
+    confirm_max_age: int = 3 * 24 * 3600
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "AlertSettings":
+        """From ``$CIVIC_SEARCH_<KEY>`` for each key of :data:`ALERT_KEYS`
+        (``$CIVIC_SEARCH_SMTP_HOST``, ``$CIVIC_SEARCH_ALERT_DOMAINS``…); an empty or missing
+        variable leaves the default. Raises SettingsError for a value that cannot be used."""
+        changes = {name: environ[ENV_PREFIX + key] for key, name in ALERT_KEYS.items()
+                   if str(environ.get(ENV_PREFIX + key, "")).strip()}
+        return _checked_alerts(dataclasses.replace(cls(), **changes)) if changes else cls()
+
+    def require_smtp(self) -> None:
+        """Raise SettingsError unless e-mail can be sent."""
+        if not self.smtp_host:
+            raise SettingsError("no SMTP server configured: set CIVIC_SEARCH_SMTP_HOST (see the README, Alerts)")
+        if not self.smtp_from:
+            raise SettingsError("no sender address configured: set CIVIC_SEARCH_SMTP_FROM")
+
+    def require_base_url(self) -> None:
+        """Raise SettingsError unless the links in messages have a public address."""
+        if not self.base_url:
+            raise SettingsError(
+                "no public address for the links in messages: set CIVIC_SEARCH_BASE_URL "
+                "(e.g. https://search.example.gov.tw)"
+            )
+
+
+#: The alert settings: configuration key (``$CIVIC_SEARCH_<KEY>`` in the environment) → field.
+ALERT_KEYS = {
+    "SMTP_HOST": "smtp_host",
+    "SMTP_PORT": "smtp_port",
+    "SMTP_FROM": "smtp_from",
+    "SMTP_USER": "smtp_user",
+    "SMTP_PASSWORD": "smtp_password",
+    "SMTP_SECURITY": "smtp_security",
+    "SMTP_TIMEOUT": "smtp_timeout",
+    "BASE_URL": "base_url",
+    "SECRET_KEY": "secret_key",
+    "ALERT_DOMAINS": "allowed_domains",
+    "ALERT_MAX_PASSAGES": "max_passages",
+    "ALERT_WEBHOOK_TIMEOUT": "webhook_timeout",
+    "ALERT_WEBHOOK_ATTEMPTS": "webhook_attempts",
+    "ALERT_ADDRESS_LIMIT": "address_limit",
+    "ALERT_CLIENT_LIMIT": "client_limit",
+    "ALERT_RATE_WINDOW": "rate_window",
+    "ALERT_CONFIRM_MAX_AGE": "confirm_max_age",
+}
+_ALERT_NUMBERS = {
+    "smtp_port": (int, 1, 65535),
+    "smtp_timeout": (float, 0.1, 600),
+    "max_passages": (int, 1, 100),
+    "webhook_timeout": (float, 0.1, 600),
+    "webhook_attempts": (int, 1, 10),
+    "address_limit": (int, 1, 10_000),
+    "client_limit": (int, 1, 100_000),
+    "rate_window": (int, 1, 30 * 24 * 3600),
+    "confirm_max_age": (int, 60, 365 * 24 * 3600),
+}
+_ALERT_KEY_OF = {name: key for key, name in ALERT_KEYS.items()}
+
+
+def _checked_alerts(settings: AlertSettings) -> AlertSettings:
+    """``settings`` with numbers as numbers and text trimmed; SettingsError naming the key of a
+    value out of range, not one line (a header could be injected), or not a URL."""
+    changes: dict[str, Any] = {}
+    for name, (kind, low, high) in _ALERT_NUMBERS.items():
+        value = getattr(settings, name)
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{_ALERT_KEY_OF[name]} must be a number, not {value!r}") from None
+        if not low <= number <= high:
+            raise SettingsError(f"{_ALERT_KEY_OF[name]} must be from {low} to {high}, not {value!r}")
+        changes[name] = number
+    security = str(settings.smtp_security).strip().lower()
+    if security not in SMTP_SECURITY_MODES:
+        raise SettingsError(f"SMTP_SECURITY must be one of none, starttls, tls (or auto), not {settings.smtp_security!r}")
+    changes["smtp_security"] = security
+    changes["base_url"] = str(settings.base_url).strip().rstrip("/")
+    if changes["base_url"] and not changes["base_url"].startswith(("http://", "https://")):
+        raise SettingsError(f"BASE_URL must start with http:// or https://, not {settings.base_url!r}")
+    changes["allowed_domains"] = parse_domains(settings.allowed_domains)
+    for name in ("smtp_host", "smtp_from", "smtp_user", "smtp_password", "secret_key"):
+        text = str(getattr(settings, name))
+        if any(c in text for c in "\r\n\x00"):
+            raise SettingsError(f"{_ALERT_KEY_OF[name]} must be one line")
+        changes[name] = text.strip() if name != "smtp_password" else text
+    return dataclasses.replace(settings, **changes)
+
+
+def parse_domains(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """``"example.gov.tw, city.gov.tw"`` (or a list) → lower-case domains without a leading @."""
+    items = value.replace(",", " ").split() if isinstance(value, str) else list(value)
+    return tuple(dict.fromkeys(str(d).strip().lstrip("@").lower() for d in items if str(d).strip()))
+
+
 def default_index_dir() -> Path:
     """The per-user data directory's ``index`` folder."""
     from platformdirs import user_data_dir  # imported only when no index folder is given
@@ -246,6 +377,9 @@ class Settings:
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     query: QuerySettings = field(default_factory=QuerySettings)
     web: WebSettings = field(default_factory=WebSettings)
+    #: Alerts: SMTP, the public address for links, the signing key, the sign-up rules
+    #: (``$CIVIC_SEARCH_SMTP_*``, ``$CIVIC_SEARCH_BASE_URL``, …; see :class:`AlertSettings`).
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     #: The configuration file read, if any, and all its UPPERCASE values (the web app also
     #: takes its own keys from it, such as MEETINGS_PER_PAGE).
     config_file: str | None = None

@@ -135,7 +135,10 @@ def register_error_pages(app: Flask) -> None:
     def method_not_allowed(err):
         if _wants_json():
             return _json_http_error(err)
-        return _allow(make_response(_error_page(405, "不支援這個操作", "這個網址只接受 GET 請求。")), err)
+        # Name what the address takes: GET for most pages, also POST for the alerts' forms.
+        methods = sorted(set(getattr(err, "valid_methods", None) or ["GET"]) - {"HEAD", "OPTIONS"})
+        message = f"這個網址只接受 {'、'.join(methods)} 請求。"
+        return _allow(make_response(_error_page(405, "不支援這個操作", message)), err)
 
     @app.errorhandler(500)
     def server_error(err):

@@ -53,16 +53,8 @@ def rfc3339(date: str) -> str | None:
 
 
 def feed_title(params: SearchParams) -> str:
-    parts = []
-    if params.speaker:
-        parts.append(f"發言人：{params.speaker}")
-    if params.since:
-        parts.append(f"從 {params.since}")
-    if params.until:
-        parts.append(f"到 {params.until}")
-    if params.aliases:
-        parts.append("含同義詞")
-    where = f"（{'，'.join(parts)}）" if parts else ""
+    filters = params.filter_summary
+    where = f"（{filters}）" if filters else ""
     return f"「{params.q}」的最新發言{where}・會議逐字稿搜尋"
 
 

@@ -12,7 +12,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from indexer.errors import BadParameter
-from indexer.options import DEFAULT_SORT, DEFAULT_WIDTH, MAX_LIMIT, MAX_PAGE, MAX_WIDTH, SORTS, sort_error
+from indexer.options import (
+    DEFAULT_SORT,
+    DEFAULT_WIDTH,
+    MAX_LIMIT,
+    MAX_PAGE,
+    MAX_WIDTH,
+    SORTS,
+    describe_filters,
+    sort_error,
+)
 
 VIEWS = ("meetings", "turns")
 #: Hits per API page (the command line allows more: a script wanting all uses limit=0 there).
@@ -87,6 +96,11 @@ class SearchParams:
         """Keyword arguments for ``SearchEngine.run`` and ``SearchEngine.search``: the query and
         its filters."""
         return {"query": self.q, **self.filters}
+
+    @property
+    def filter_summary(self) -> str:
+        """The filters as the pages and the feed name them (``發言人：陳委員，從 2024``)."""
+        return describe_filters(self.speaker, self.since, self.until, self.aliases)
 
     @property
     def has_filters(self) -> bool:

@@ -58,7 +58,23 @@ class AppServer:
         self.thread.join(timeout=5)
 
 
-class HostServer:
+class LoopbackServer:
+    """An ``http.server`` request handler class served on a free loopback port, in a background
+    thread; ``origin`` is its ``http://127.0.0.1:PORT``."""
+
+    def __init__(self, handler: type[http.server.BaseHTTPRequestHandler]):
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+class HostServer(LoopbackServer):
     """A stand-in intranet site on another loopback port: serves the pages in ``self.pages``."""
 
     def __init__(self):
@@ -81,12 +97,4 @@ class HostServer:
                 pass
 
         self.pages = pages
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+        super().__init__(Handler)

@@ -43,12 +43,18 @@ def write_corpus(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
+def copy_index_fixtures(folder: Path) -> Path:
+    """``folder`` (created) holding a copy of tests/fixtures/index: a corpus a test may change."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted(INDEX_FIXTURES.iterdir()):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def fixture_corpus(tmp_path_factory) -> Path:
     """A folder holding the fixture transcripts (a copy: tests may not modify the originals)."""
-    folder = tmp_path_factory.mktemp("corpus")
-    for path in sorted(INDEX_FIXTURES.iterdir()):
-        shutil.copy(path, folder / path.name)
+    folder = copy_index_fixtures(tmp_path_factory.mktemp("corpus"))
     for path in sorted(bundled_corpus_dir().glob("*.txt")):
         shutil.copy(path, folder / path.name)
     return folder

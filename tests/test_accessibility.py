@@ -26,9 +26,12 @@ another axe-core release (e.g. ``npm install axe-core`` for the newest rules), p
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -45,10 +48,20 @@ class Page:
     status: int = 200
     shows: str = "main h1"  # a CSS selector for the part this entry is here for: it must be there
     method: str = "GET"  # anything but GET is sent by rewriting the browser's request
+    #: (CSS selector, text) pairs typed into the page's form before pressing its submit button:
+    #: the page checked is the answer to that submission.
+    form: tuple[tuple[str, str], ...] = ()
 
 
 RECORD = "/meetings/000_c33521a9eed413fa"  # the bundled record: sections, many speakers
 NO_INDEX_PREFIX = "/no-index"  # the same app over a folder with no index: the 503 pages
+#: The app with e-mail alerts (an SMTP server on loopback, an allow-list of city.gov.tw) over a
+#: copy of the index (alerts write beside it); in paths, {confirm}, {expired} and {unsubscribe}
+#: are signed links to the watches the fixture saved, {leave} the unsubscribe link of another.
+ALERTS_PREFIX = "/with-alerts"
+NO_MAIL_PREFIX = "/no-mail"  # alerts without an SMTP server: the sign-up page offers the feed only
+SUBSCRIBE = ALERTS_PREFIX + "/alerts/subscribe?q=淨零排碳"
+EMAIL = (("#alert-email", "policy@city.gov.tw"),)
 
 #: Every page a user can reach. Add yours here (other states of a page count as pages).
 PAGES = (
@@ -84,6 +97,23 @@ PAGES = (
     Page("error-405", "/search?q=淨零", status=405, method="POST"),
     Page("error-500", "/test-only/fail", status=500),
     Page("error-503", NO_INDEX_PREFIX + "/search?q=淨零", status=503),
+    Page("alerts-subscribe", SUBSCRIBE + "&speaker=陳委員&since=2024", shows="form.subscribe-form #alert-email"),
+    Page("alerts-subscribe-feed-only", NO_MAIL_PREFIX + "/alerts/subscribe?q=淨零排碳", shows="a.feed-link"),
+    Page("alerts-subscribe-no-query", ALERTS_PREFIX + "/alerts/subscribe"),
+    Page("alerts-subscribe-bad-query", ALERTS_PREFIX + '/alerts/subscribe?q="淨零', status=400, shows=".alert"),
+    Page("alerts-sent", SUBSCRIBE, form=EMAIL, shows="section.subscribe strong"),
+    Page("alerts-domain-refused", SUBSCRIBE, status=400, form=(("#alert-email", "someone@gmail.com"),),
+         shows="body:has(.alert):has(#alert-email[value='someone@gmail.com'])"),
+    Page("alerts-rate-limited", SUBSCRIBE, status=429, form=(("#alert-email", "flood@city.gov.tw"),)),
+    Page("alerts-csrf-400", ALERTS_PREFIX + "/alerts/subscribe", status=400, method="POST", shows="p.status"),
+    Page("alerts-confirmed", ALERTS_PREFIX + "/alerts/confirm/{confirm}", shows="a.button[href*='/search?q=']"),
+    Page("alerts-confirm-expired", ALERTS_PREFIX + "/alerts/confirm/{expired}", status=400, shows="p.status"),
+    Page("alerts-confirm-bad-token", ALERTS_PREFIX + "/alerts/confirm/not-a-signed-link", status=400,
+         shows="p.status"),
+    Page("alerts-unsubscribe", ALERTS_PREFIX + "/alerts/unsubscribe/{unsubscribe}", shows="form button[type=submit]"),
+    Page("alerts-unsubscribed", ALERTS_PREFIX + "/alerts/unsubscribe/{leave}", method="POST"),
+    Page("alerts-unsubscribe-bad-token", ALERTS_PREFIX + "/alerts/unsubscribe/not-a-signed-link", status=400,
+         shows="p.status"),
 )
 
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
@@ -114,7 +144,45 @@ def axe() -> Axe:
 
 
 @pytest.fixture(scope="module")
-def site(index_dir, engine, tmp_path_factory):
+def alerts_apps(index_dir, tmp_path_factory):
+    """The apps mounted at ALERTS_PREFIX and NO_MAIL_PREFIX, and the signed links of the watches
+    saved for the pages that need one (as the sign-up would save them)."""
+    from alerting import SmtpServer
+
+    from indexer.alerts import AlertSettings, open_store, secret_for
+    from indexer.alerts.tokens import CONFIRM, UNSUBSCRIBE, make_token
+    from indexer.settings import Settings
+
+    folder = tmp_path_factory.mktemp("alerts") / "index"
+    shutil.copytree(index_dir, folder)  # a copy: the shared index stays read-only
+    smtp = SmtpServer()
+    mail = AlertSettings(smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_from="alerts@city.gov.tw",
+                         smtp_security="none", allowed_domains=("city.gov.tw",))
+    with open_store(folder) as store:
+        pending = store.add_watch(query="淨零排碳", email="new@city.gov.tw", status="pending", origin="web")
+        active = store.add_watch(query="淨零排碳", email="active@city.gov.tw")
+        leaving = store.add_watch(query="智慧城市", email="leaving@city.gov.tw")
+        for _ in range(mail.address_limit):  # flood@ has signed up as often as an hour allows
+            store.take([("address:flood@city.gov.tw", mail.address_limit)], mail.rate_window)
+    secret = secret_for(folder, mail)
+    with mock.patch("itsdangerous.timed.time.time", return_value=time.time() - mail.confirm_max_age - 60):
+        expired = make_token(secret, CONFIRM, pending.id, pending.email)
+    links = {
+        "confirm": make_token(secret, CONFIRM, pending.id, pending.email),
+        "expired": expired,
+        "unsubscribe": make_token(secret, UNSUBSCRIBE, active.id, active.email),
+        "leave": make_token(secret, UNSUBSCRIBE, leaving.id, leaving.email),
+    }
+    apps = {prefix: create_app(settings=Settings(index_dir=folder, alerts=alerts))
+            for prefix, alerts in ((ALERTS_PREFIX, mail), (NO_MAIL_PREFIX, AlertSettings()))}
+    yield SimpleNamespace(mounts=apps, links=links)
+    for app in apps.values():
+        app.extensions["civic_search"].close()
+    smtp.stop()
+
+
+@pytest.fixture(scope="module")
+def site(index_dir, engine, tmp_path_factory, alerts_apps):
     """One server for every page: the fixture index with small pages (so that pagination shows),
     a route that fails (the 500 page) and, under NO_INDEX_PREFIX, the app with no index; beside
     it an intranet page with the widget (``site.host``)."""
@@ -130,9 +198,9 @@ def site(index_dir, engine, tmp_path_factory):
         raise RuntimeError("a deliberate failure for the accessibility test")
 
     no_index = create_app({"INDEX_DIR": str(tmp_path_factory.mktemp("no-index")), **fixed})
-    server = AppServer(DispatcherMiddleware(app, {NO_INDEX_PREFIX: no_index}))
+    server = AppServer(DispatcherMiddleware(app, {NO_INDEX_PREFIX: no_index, **alerts_apps.mounts}))
     host.pages["/widget.html"] = WIDGET_HOST_PAGE.format(app=server.url)
-    yield SimpleNamespace(url=server.url, host=host.origin)
+    yield SimpleNamespace(url=server.url, host=host.origin, links=alerts_apps.links)
     server.close()
     host.close()
 
@@ -154,8 +222,16 @@ def tabs(browser):
         tab_page.context.close()
 
 
-def open_page(tab, url: str, method: str):
-    """Load ``url`` as a user's browser would; another method by rewriting the navigation."""
+def open_page(tab, url: str, method: str, form: tuple[tuple[str, str], ...] = ()):
+    """Load ``url`` as a user's browser would; another method by rewriting the navigation; with
+    ``form``, fill in the page's form and submit it, and return the answer to that."""
+    if form:
+        tab.goto(url)
+        for selector, text in form:
+            tab.fill(selector, text)
+        with tab.expect_navigation() as navigation:
+            tab.locator("form [type=submit]").first.click()
+        return navigation.value
     if method == "GET":
         return tab.goto(url)
 
@@ -272,14 +348,14 @@ def overflowing_elements(tab) -> list[str]:
 @pytest.mark.parametrize("entry", PAGES, ids=lambda entry: entry.name)
 def test_page_passes_axe(axe, site, tabs, entry: Page, viewport: str):
     tab = tabs(viewport)
-    url = site.url + entry.path
-    response = open_page(tab, url, entry.method)
+    url = site.url + entry.path.format_map(site.links)
+    response = open_page(tab, url, entry.method, entry.form)
     assert response is not None and response.status == entry.status, (url, response and response.status)
     assert tab.locator(entry.shows).count(), f"{url} no longer shows {entry.shows!r}: pick an address that does"
     # Folded content counts too: open every <details> (the syntax help, the speaker list).
     tab.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
     problems = accessibility_problems(axe, tab)
-    where = f"{entry.method} {entry.path} at {viewport} width"
+    where = f"{entry.method} {entry.path}{' (form sent)' if entry.form else ''} at {viewport} width"
     assert not problems, "\n".join([f"{where}: {len(problems)} accessibility problem line(s)", *problems])
     if viewport == "phone":
         assert not overflowing_elements(tab), (where, "scrolls sideways", overflowing_elements(tab))

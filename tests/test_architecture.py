@@ -34,7 +34,11 @@ LAYERS = {
     "index": ["schema", "codec", "store", "whoosh_adapter", "indexdir", "snapshot", "pool", "writing", "build"],
     "search": ["snippets", "results", "evaluate", "search", "explain"],
     "research views": ["research", "export"],
-    "front ends": ["__init__", "__main__", "cli", "terminal", "search_web"],
+    # Saved searches and their messages: they run queries through search, and the command
+    # line and the web app call them.
+    "alerts": ["alerts", "alerts.store", "alerts.tokens", "alerts.detect", "alerts.compose", "alerts.deliver",
+               "alerts.service"],
+    "front ends": ["__init__", "__main__", "cli", "cli_alerts", "terminal", "search_web"],
 }
 #: What searching may load: its own modules, never the write path or the parsers.
 READ_PATH = ["indexer.search", "indexer.explain", "indexer.research", "indexer.export"]

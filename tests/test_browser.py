@@ -200,7 +200,11 @@ def test_embed_widget_on_an_intranet_page(page, sites, summary):
     assert page.locator(".civic-search-snippet mark").first.inner_text() == "淨零排碳"
     href = page.locator(".civic-search-title").first.get_attribute("href")
     assert href.startswith(sites["app"].url + "/meetings/") and "#turn-" in href
-    assert page.locator(".civic-search-more a").get_attribute("href").startswith(sites["app"].url + "/search?q=")
+    more = page.locator(".civic-search-more a")
+    assert more.first.get_attribute("href").startswith(sites["app"].url + "/search?q=")
+    # E-mail alerts from the widget: a link out to the site's own sign-up page.
+    assert more.last.inner_text() == "訂閱這個搜尋"
+    assert more.last.get_attribute("href") == sites["app"].url + "/alerts/subscribe?q=%E6%B7%A8%E9%9B%B6%E6%8E%92%E7%A2%B3"
     screenshot(page, "embed.png")
     assert not page.errors
 
@@ -245,3 +249,64 @@ def test_iframe_is_refused_for_other_origins(page, sites):
     frame = page.frame(name="civic")
     blocked_page = frame is not None and frame.url.startswith("chrome-error://")
     assert blocked_page or any("frame-ancestors" in m for m in messages), (frame and frame.url, messages)
+
+
+# --- e-mail alerts: sign up in the browser, confirm from the mail a real SMTP server received ------
+
+
+@pytest.fixture(scope="module")
+def alerts_site(tmp_path_factory, fixture_corpus):
+    """The app with e-mail alerts over an index of its own (alerts write beside the index),
+    sending to aiosmtpd on loopback."""
+    from alerting import SmtpServer
+
+    from indexer.alerts import AlertSettings
+    from indexer.build import build_index
+    from indexer.search import SearchEngine
+    from indexer.settings import Settings
+
+    index = tmp_path_factory.mktemp("alerts-index")
+    build_index([fixture_corpus], index, workers=1)
+    smtp = SmtpServer()
+    alerts = AlertSettings(smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_from="alerts@city.gov.tw",
+                           smtp_security="none", allowed_domains=("city.gov.tw",))
+    settings = Settings(index_dir=index, alerts=alerts)
+    engine = SearchEngine(settings=settings)
+    server = AppServer(create_app({"ENGINE": engine}, settings=settings))
+    yield {"app": server, "smtp": smtp, "index": index}
+    server.close()
+    engine.close()
+    smtp.stop()
+
+
+def test_sign_up_for_alerts_and_confirm_by_e_mail(page, alerts_site):
+    import re
+
+    from indexer.alerts import open_store
+
+    base, smtp = alerts_site["app"].url, alerts_site["smtp"]
+    page.goto(base + "/search?q=%E6%B7%A8%E9%9B%B6%E6%8E%92%E7%A2%B3")
+    page.locator("a.subscribe-link").click()
+    page.wait_for_url("**/alerts/subscribe?q=*")
+    assert page.locator("h1").inner_text() == "訂閱「淨零排碳」"
+    assert page.locator("a.feed-link").get_attribute("href").startswith("/feeds/search.atom?q=")
+    page.get_by_label("電子郵件地址").fill("policy@city.gov.tw")
+    screenshot(page, "alerts-subscribe.png")
+    page.get_by_label("電子郵件地址").fill("someone@gmail.com")
+    page.get_by_role("button", name="訂閱電子郵件通知").click()
+    page.wait_for_load_state()
+    assert "只接受以下網域" in page.locator("[role=alert]").inner_text()
+    page.get_by_label("電子郵件地址").fill("policy@city.gov.tw")
+    page.get_by_role("button", name="訂閱電子郵件通知").click()
+    page.wait_for_selector("text=請到信箱確認訂閱")
+    (mail,) = smtp.wait_for(1)
+    assert mail.rcpt_tos == ["policy@city.gov.tw"]
+    confirm = re.search(r"http://\S+/alerts/confirm/\S+", mail.text).group(0)
+    assert confirm.startswith(base + "/alerts/confirm/")
+    page.goto(confirm)
+    assert page.locator("h1").inner_text() == "已確認訂閱"
+    with open_store(alerts_site["index"]) as store:
+        assert [(w.email, w.status) for w in store.watches()] == [("policy@city.gov.tw", "active")]
+    page.goto(confirm[:-3] + "xyz")
+    assert page.locator("h1").inner_text() == "連結無效"
+    assert not page.errors

@@ -10,7 +10,6 @@ is either ``old`` (without the file) or ``new`` (with it), whatever the moment.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import threading
@@ -27,7 +26,7 @@ from indexer.schema import INDEX_NAME
 from indexer.search import SearchEngine
 from search_web import create_app
 
-from conftest import INDEX_FIXTURES
+from conftest import copy_index_fixtures
 from hardening import one_line_error, write_transcript
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,10 +83,7 @@ class Flipper:
 @pytest.fixture
 def flip_index(tmp_path):
     """A corpus and its index, and the totals of QUERY without (old) and with (new) the file."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for path in INDEX_FIXTURES.iterdir():
-        shutil.copy(path, corpus / path.name)
+    corpus = copy_index_fixtures(tmp_path / "corpus")
     index_dir = tmp_path / "ix"
     build_index([corpus], index_dir, workers=1)
     engine = SearchEngine(index_dir)

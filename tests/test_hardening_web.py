@@ -299,18 +299,28 @@ def test_static_files_stay_in_the_static_folder(client, raw):
 # --- no endpoint changes the index ----------------------------------------------------------------
 
 
+#: Forms that take POST (CSRF-protected; their own tests are in tests/test_alerts_web.py).
+FORM_ROUTES = {"/alerts/subscribe"}
+
+
 def test_no_method_other_than_get_is_accepted(app, client, hostile_index):
     before = index_files(hostile_index)
     for url in route_urls(app) + ["/static/embed.js"]:
+        allowed = {"GET", "HEAD", "OPTIONS"} | ({"POST"} if url in FORM_ROUTES else set())
         for method in ("POST", "PUT", "DELETE", "PATCH"):
             response = client.open(url, method=method, data={"q": "x"})
+            if method in allowed:  # a form's POST without its CSRF token: refused, nothing written
+                assert response.status_code == 400 and "表單已失效" in response.get_data(as_text=True)
+                continue
             assert response.status_code == 405, (method, url, response.status_code)
-            assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "OPTIONS"}
+            assert set(response.headers["Allow"].replace(" ", "").split(",")) == allowed
             assert_security_headers(response, (ORIGIN,))
             if url.startswith(("/api/", "/export", "/kwic.", "/feeds/", "/healthz")):
                 assert_json_error(response, 405)
             else:
-                assert response.mimetype == "text/html" and "不支援這個操作" in response.get_data(as_text=True)
+                text = response.get_data(as_text=True)
+                assert response.mimetype == "text/html" and "不支援這個操作" in text
+                assert f"只接受 {'、'.join(sorted(allowed - {'HEAD', 'OPTIONS'}))} 請求" in text
     assert index_files(hostile_index) == before
 
 

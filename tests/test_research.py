@@ -582,8 +582,10 @@ def test_search_page_links_the_research_views_with_its_filters(client):
     wanted = {"q": "淨零排碳", "speaker": "臺", "since": "2022"}
     (kwic,) = page.links("/kwic?")
     (speakers,) = page.links("/speakers?")
-    (feed,) = page.links("/feeds/search.atom?")
-    assert args_of(kwic) == args_of(speakers) == args_of(feed) == wanted
+    (subscribe,) = page.links("/alerts/subscribe?")  # 訂閱: e-mail alerts and the Atom feed
+    assert args_of(kwic) == args_of(speakers) == args_of(subscribe) == wanted
+    (feed,) = get_page(client, subscribe).links("/feeds/search.atom?")
+    assert args_of(feed) == wanted
     (alternate,) = page.find("link", rel="alternate")
     assert alternate["type"] == "application/atom+xml" and args_of(alternate["href"]) == wanted
     assert "訂閱" in page.text and "逐次出現" in page.text and "誰說過" in page.text

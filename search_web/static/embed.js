@@ -136,7 +136,14 @@
         all.target = "_blank";
         all.rel = "noopener";
         more.appendChild(all);
+        more.appendChild(document.createTextNode("・"));
       }
+      /* E-mail alerts and the Atom feed are offered on the site's own page. */
+      var follow = el("a", "civic-search-subscribe", "訂閱這個搜尋");
+      follow.href = base + "/alerts/subscribe?q=" + encodeURIComponent(query);
+      follow.target = "_blank";
+      follow.rel = "noopener";
+      more.appendChild(follow);
     }
 
     function search(query) {
