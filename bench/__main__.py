@@ -5,10 +5,12 @@
 
 Sections, in order: the index build from scratch (subprocess: wall, CPU, peak RSS, size);
 adding one meeting; warm query latency and recall for the engine and the baselines; the CLI in
-a new process; the web API under load (with the CLI-vs-API consistency check); growth at ×1,
-×2, ×4; office document extraction (throughput by kind, the library comparison). A section that
-fails is reported in the notes and the run goes on. ``--only extraction`` runs the last one alone
-and writes its JSON (to ``--json`` or standard output), leaving docs/benchmarks.md alone.
+a new process; persons behind speaker labels (mapping precision and recall on the hand-checked
+list, persons and labels of the corpus, person views); the web API under load (with the CLI-vs-API
+consistency check); growth at ×1, ×2, ×4; office document extraction (throughput by kind, the
+library comparison). A section that fails is reported in the notes and the run goes on.
+``--only extraction`` runs the last one alone and writes its JSON (to ``--json`` or standard
+output), leaving docs/benchmarks.md alone.
 """
 
 from __future__ import annotations
@@ -227,6 +229,12 @@ def run(args: argparse.Namespace, workdir: Path):
         from .cli_runs import cold_start
 
         results.cold = cold_start(str(index_dir), "淨零排碳", args.cli_runs)
+        results.cold_speaker = cold_start(str(index_dir), "淨零排碳", args.cli_runs, ("--speaker", "吳銘軒"))
+
+    with section(results, "people: label mapping, persons, person views"):
+        from .people import measure_people
+
+        results.people = measure_people(str(index_dir))
 
     with section(results, "web API under load"):
         results.api = run_api(args, index_dir, workdir, queries)

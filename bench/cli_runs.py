@@ -29,9 +29,9 @@ def cli_command() -> list[str]:
     return [sys.executable, "-m", "indexer"]
 
 
-def cli_search_json(index_dir: str, query: str, timeout: float = 120) -> dict:
-    """The object ``civic-search search QUERY --json`` prints (raises on a non-zero exit)."""
-    done = subprocess.run(cli_command() + ["search", query, "--index", index_dir, "--json"],
+def cli_search_json(index_dir: str, query: str, timeout: float = 120, extra: tuple[str, ...] = ()) -> dict:
+    """The object ``civic-search search QUERY [EXTRA...] --json`` prints (raises on a non-zero exit)."""
+    done = subprocess.run(cli_command() + ["search", query, *extra, "--index", index_dir, "--json"],
                           capture_output=True, text=True, encoding="utf-8", env=subprocess_env(),
                           timeout=timeout)
     if done.returncode != 0:
@@ -51,19 +51,21 @@ class ColdStart:
         return statistics.median(self.seconds) if self.seconds else float("nan")
 
 
-def cold_start(index_dir: str, query: str, runs: int) -> ColdStart:
-    """Wall time of ``runs`` new-process searches (one untimed run first, for the page cache)."""
+def cold_start(index_dir: str, query: str, runs: int, extra: tuple[str, ...] = ()) -> ColdStart:
+    """Wall time of ``runs`` new-process searches (one untimed run first, for the page cache);
+    ``extra`` are more options (``--speaker NAME``)."""
+    options = " ".join(extra) + " " if extra else ""
     out = ColdStart(" ".join(Path(c).name if i == 0 else c for i, c in enumerate(cli_command()))
-                    + f" search {query} --index DIR --json", query)
+                    + f" search {query} {options}--index DIR --json", query)
     try:
-        cli_search_json(index_dir, query)
+        cli_search_json(index_dir, query, extra=extra)
     except Exception as err:
         out.errors.append(str(err))
         return out
     for _ in range(runs):
         started = time.perf_counter()
         try:
-            cli_search_json(index_dir, query)
+            cli_search_json(index_dir, query, extra=extra)
         except Exception as err:
             out.errors.append(str(err))
             continue

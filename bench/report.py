@@ -47,8 +47,8 @@ def render(r: Results) -> str:
         "baseline runs in the same run as the engine: compare ratios, not absolute numbers across runs.",
         "",
     ]
-    lines += (_header(r) + _targets(r) + _build(r) + _latency(r) + _cli(r) + _api(r) + _growth(r) + _extraction(r)
-              + _notes(r))
+    lines += (_header(r) + _targets(r) + _build(r) + _latency(r) + _cli(r) + _people(r) + _api(r) + _growth(r)
+              + _extraction(r) + _notes(r))
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -208,17 +208,49 @@ def _recall_failures(r: Results) -> list[str]:
 
 def _cli(r: Results) -> list[str]:
     lines = ["## Command line in a new process", ""]
-    c = r.cold
-    if c is None:
+    runs = [c for c in (r.cold, r.cold_speaker) if c is not None]
+    if not runs:
         return lines + ["Skipped.", ""]
     lines += _table(["command", "runs", "median", "min", "max", "errors"],
                     [[_code(c.command), str(len(c.seconds)), _f(c.median, "{:.3f} s"),
                       _f(min(c.seconds) if c.seconds else None, "{:.3f} s"),
-                      _f(max(c.seconds) if c.seconds else None, "{:.3f} s"), str(len(c.errors))]])
+                      _f(max(c.seconds) if c.seconds else None, "{:.3f} s"), str(len(c.errors))] for c in runs])
     lines.append("Each run is a fresh process: interpreter start, imports, opening the index, one search. "
-                 "One untimed run first, so the index files are in the page cache.")
-    for err in c.errors[:5]:
-        lines.append(f"- error: {err}")
+                 "One untimed run first, so the index files are in the page cache. With `--speaker`, every "
+                 "distinct label of the index is read into a person (the `speaker:` filter matches persons).")
+    for c in runs:
+        for err in c.errors[:5]:
+            lines.append(f"- error: {err}")
+    return lines + [""]
+
+
+def _mapping_row(name: str, m) -> list[str]:
+    return [name, str(m.rows), str(m.true_positives), str(m.false_positives), str(m.false_negatives),
+            f"{m.precision:.4f}", f"{m.recall:.4f}"]
+
+
+def _people(r: Results) -> list[str]:
+    lines = ["## Persons behind speaker labels", ""]
+    p = r.people
+    if p is None:
+        return lines + ["Skipped.", ""]
+    lines += _table(["mapping", "labels", "right person", "wrong person", "person missed", "precision", "recall"],
+                    [_mapping_row("reader + bundled person list", p.mapping),
+                     _mapping_row("reader alone (empty person list)", p.reader_only)])
+    lines.append("On `tests/data/speaker_labels.tsv`: labels from the shared corpus and the sample record, each "
+                 "checked in the transcript where it occurs (the person it names, or nobody). A row is right when "
+                 "the mapping names the expected person, wrong when it names another (or anyone for a label that "
+                 "names nobody), missed when it names nobody for a person. Mistakes with the person list:")
+    lines += [f"- {m}" for m in p.mapping.mistakes] or ["- none"]
+    lines.append("")
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(p.kinds.items(), key=lambda kv: -kv[1]))
+    lines.append(f"**{p.persons} persons behind {p.labels} distinct speaker labels** in this run's corpus "
+                 f"(labels that fold alike counted once). Labels by reading: {kinds}.")
+    lines.append("")
+    lines += _table(["first call on a newly opened engine", "seconds"],
+                    [[what, _f(seconds, "{:.3f}")] for what, seconds in p.timings.items()])
+    lines.append("In the harness process, one call each: what a server's first request of each kind pays. Later "
+                 "calls on the same index generation reuse what the first computed.")
     return lines + [""]
 
 
@@ -318,7 +350,10 @@ def summary_json(r: Results) -> dict:
         for run in r.baselines
     }
     sections = {"build": r.build, "add_one": r.add_one, "latency": r.engine_timing, "cli": r.cold, "api": r.api,
-                "growth": r.growth, "extraction": r.extraction}
+                "growth": r.growth, "people": r.people, "extraction": r.extraction}
+    if r.people:
+        out["people"] = {"precision": r.people.mapping.precision, "recall": r.people.mapping.recall,
+                         "persons": r.people.persons, "labels": r.people.labels}
     if r.extraction is not None:
         out["extraction"] = r.extraction.to_dict()
     out["sections"] = {name: value is not None for name, value in sections.items()}

@@ -11,6 +11,7 @@ from .growth import GrowthPoint
 from .latency import Recall, Timing
 from .load import Consistency, LoadResult
 from .machine import Machine
+from .people import PeopleResult
 from .queries import BenchQuery
 
 
@@ -60,6 +61,8 @@ class Results:
     engine_recall: Recall | None = None
     baselines: list[BaselineRun] = field(default_factory=list)
     cold: ColdStart | None = None
+    cold_speaker: ColdStart | None = None  # the same with --speaker (persons behind every label)
+    people: PeopleResult | None = None
     api: ApiRun | None = None
     growth: list[GrowthPoint] | None = None
     extraction: object | None = None  # bench.extraction.ExtractionResult

@@ -60,6 +60,14 @@ def check_targets(r: Results) -> list[Check]:
     c = r.cold
     out.append(Check("CLI query in a new process ≤ 0.6 s median", _num(c.median, "{:.2f} s") if c else "skipped",
                      (c.median <= 0.6 and not c.errors) if c and c.seconds else None))
+    c = r.cold_speaker
+    out.append(Check("CLI query with --speaker (persons) in a new process ≤ 0.6 s median",
+                     _num(c.median, "{:.2f} s") if c else "skipped",
+                     (c.median <= 0.6 and not c.errors) if c and c.seconds else None))
+    p = r.people
+    out.append(Check("speaker label → person mapping: precision ≥ 0.98, recall ≥ 0.95 (hand-checked list)",
+                     f"{p.mapping.precision:.4f} / {p.mapping.recall:.4f} ({p.mapping.rows} labels)" if p else "skipped",
+                     (p.mapping.precision >= 0.98 and p.mapping.recall >= 0.95) if p else None))
     api = r.api
     if api:
         cons = api.consistency

@@ -43,6 +43,14 @@ _EXPORTS = {
     "PeriodCount": "results",
     "SpeakerCount": "results",
     "IndexStats": "results",
+    # persons behind speaker labels
+    "read_label": "labels",
+    "LabelReading": "labels",
+    "PersonDirectory": "people",
+    "PersonSummary": "person_views",
+    "PersonPage": "person_views",
+    "person_summaries": "person_views",
+    "person_page": "person_views",
     # (explain() itself stays in indexer.explain: the name is also its module's.)
     "Explanation": "explain",
     "build_query": "query",
@@ -63,6 +71,7 @@ _EXPORTS = {
     "AnalysisSettings": "settings",
     "QuerySettings": "settings",
     "WebSettings": "settings",
+    "PeopleSettings": "settings",
     "AlertSettings": "settings",
     # errors
     "CivicSearchError": "errors",
@@ -71,6 +80,8 @@ _EXPORTS = {
     "IndexLocked": "errors",
     "IndexWriteError": "errors",
     "MeetingNotFound": "errors",
+    "PersonNotFound": "errors",
+    "PersonListError": "errors",
     "QueryError": "errors",
     "BadParameter": "errors",
     "SettingsError": "errors",
@@ -110,10 +121,15 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         IndexOutdated,
         IndexWriteError,
         MeetingNotFound,
+        PersonListError,
+        PersonNotFound,
         QueryError,
         SettingsError,
     )
     from .explain import Explanation
+    from .labels import LabelReading, read_label
+    from .people import PersonDirectory
+    from .person_views import PersonPage, PersonSummary, person_page, person_summaries
     from .query import build_query
     from .research import occurrence_rows, timeline
     from .results import (
@@ -129,6 +145,14 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         TurnRecord,
     )
     from .search import ResultSet, SearchEngine
-    from .settings import AlertSettings, AnalysisSettings, IndexingSettings, QuerySettings, Settings, WebSettings
+    from .settings import (
+        AlertSettings,
+        AnalysisSettings,
+        IndexingSettings,
+        PeopleSettings,
+        QuerySettings,
+        Settings,
+        WebSettings,
+    )
     from .transcripts import Meeting, Turn, TranscriptError, read_transcript
     from .writing import Skipped

@@ -37,6 +37,7 @@ from typing import Sequence
 
 from .analysis import fold
 from .errors import CivicSearchError
+from .listfiles import file_stamp, read_list_file
 from .query import And, Node, Not, Or, Text
 
 _VERSION = re.compile(r"^#\s*version\s*:\s*(\S+)", re.IGNORECASE)
@@ -132,40 +133,13 @@ def bundled_aliases_path() -> str:
 
 
 def _read(path: str) -> tuple[str, list[list[str]]]:
-    """(version, lines of terms) of one alias file."""
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            text = handle.read()
-    except OSError as err:
-        raise AliasError(f"cannot read alias file {path}: {err.strerror or err}") from None
-    except UnicodeDecodeError:
-        raise AliasError(f"cannot read alias file {path}: not UTF-8 text") from None
-    version = ""
-    lines: list[list[str]] = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("#"):
-            match = _VERSION.match(stripped)
-            if match and not version:
-                version = match.group(1)
-            continue
-        terms = [" ".join(t.split()) for t in line.split("\t")]
-        terms = [t for t in terms if t]
-        if len(terms) > 1:
-            lines.append(terms)
-    return version, lines
+    """(version, lines of terms) of one alias file: lines of two terms or more."""
+    version, lines = read_list_file(path, AliasError, "alias file")
+    return version, [terms for terms in lines if len(terms) > 1]
 
 
 _cache_lock = threading.Lock()
 _cache: dict[tuple, AliasTable] = {}
-
-
-def _stamp(path: str) -> tuple:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return (path, None)
-    return (path, info.st_mtime_ns, info.st_size)
 
 
 def load_aliases(alias_files: Sequence[str] = ()) -> AliasTable:
@@ -175,7 +149,7 @@ def load_aliases(alias_files: Sequence[str] = ()) -> AliasTable:
     :class:`AliasError` when an extra file cannot be read.
     """
     paths = [bundled_aliases_path(), *alias_files]
-    key = tuple(_stamp(p) for p in paths)
+    key = tuple(file_stamp(p) for p in paths)
     with _cache_lock:
         table = _cache.get(key)
     if table is not None:

@@ -49,6 +49,7 @@ __all__ = [
     "segment_words",
     "Segmenter",
     "load_segmenter",
+    "segment_word_pairs",
     "civic_dictionary_path",
 ]
 
@@ -345,6 +346,12 @@ def segment_words(text: str, segmenter: Segmenter | None = None) -> list[str]:
     is folded afterwards so that query-time lookups need no segmenter. ``segmenter`` (from
     :func:`load_segmenter`) adds user dictionaries; the default has the civic dictionary only.
     """
+    return [folded for _, folded in segment_word_pairs(text, segmenter)]
+
+
+def segment_word_pairs(text: str, segmenter: Segmenter | None = None) -> list[tuple[str, str]]:
+    """The jieba words of ``text`` as (written, folded) pairs: written is the width-folded (NFKC)
+    original, folded as :func:`segment_words` gives it."""
     cut = (segmenter or _segmenter_for((), ())).cut
     text = unicodedata.normalize("NFKC", text)
     pieces = cut(text)
@@ -357,10 +364,9 @@ def segment_words(text: str, segmenter: Segmenter | None = None) -> list[str]:
             start += len(piece)
     else:
         folded_words = [fold(piece) for piece in pieces]
-    words = []
-    for word in folded_words:
+    pairs = []
+    for piece, word in zip(pieces, folded_words):
         word = word.strip()
         if word and " " not in word and any(c.isalnum() for c in word):
-            words.append(word)
-    return words
-
+            pairs.append((piece.strip(), word))
+    return pairs

@@ -80,6 +80,7 @@ def index_option(func):
 
 
 _SETTINGS = "civic_search.settings"
+SPEAKER_HELP = "Only turns whose speaker label, or the person behind it, contains this."
 
 
 def command_settings(index_dir: Path | None = None) -> Settings:
@@ -215,6 +216,13 @@ def index(paths, index_dir, rebuild, strict, workers, wait, quiet, notify) -> No
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 
 
+def _who(label: str, person: str) -> str:
+    """The label as written, with the person when the label does not already show them: 主席 (李鎮宇)."""
+    if not label:
+        return "(no speaker)"
+    return f"{label} ({person})" if person and person not in label else label
+
+
 def _terminal_snippet(snippet: str) -> str:
     parts = []
     last = 0
@@ -237,7 +245,7 @@ def filter_options(func):
     func = aliases_option(func)
     func = click.option("--until", help="Only meetings on or before this date.")(func)
     func = click.option("--since", help="Only meetings on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")(func)
-    return click.option("--speaker", help="Only turns whose speaker label contains this.")(func)
+    return click.option("--speaker", help=SPEAKER_HELP)(func)
 
 
 def _echo_explanation(query, *, speaker, since, until, aliases, as_json, settings: Settings) -> None:
@@ -257,7 +265,7 @@ def _echo_explanation(query, *, speaker, since, until, aliases, as_json, setting
 @index_option
 @click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=10, show_default=True, help="Hits per page; 0 for all.")
 @click.option("--page", type=click.IntRange(1, MAX_PAGE), default=1, show_default=True)
-@click.option("--speaker", help="Only turns whose speaker label contains this.")
+@click.option("--speaker", help=SPEAKER_HELP)
 @click.option("--since", help="Only meetings on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--until", help="Only meetings on or before this date.")
 @click.option("--sort", type=click.Choice(SORTS), default=DEFAULT_SORT, show_default=True)
@@ -299,7 +307,7 @@ def search(query, index_dir, limit, page, speaker, since, until, sort, as_json, 
         click.echo("")
         on_page = f", page {hit.page}" if hit.page else ""
         click.echo(f"{hit.date or '(no date)'}  {hit.title}  [{hit.meeting_id} #{hit.turn}{on_page}]")
-        click.echo(f"  {hit.speaker or '(no speaker)'}: {_terminal_snippet(hit.snippet)}")
+        click.echo(f"  {_who(hit.speaker, hit.person)}: {_terminal_snippet(hit.snippet)}")
     if limit and result.total > page * limit:
         pages = -(-result.total // limit)
         click.echo("")
@@ -336,7 +344,7 @@ def show(meeting_id, index_dir, as_json) -> None:
             section = turn.section
             click.echo(f"\n== {section}")
         page = f"  (page {turn.page})" if turn.page else ""
-        click.echo(f"\n[{turn.turn}] {turn.speaker or '(no speaker)'}{page}")
+        click.echo(f"\n[{turn.turn}] {_who(turn.speaker, turn.person)}{page}")
         click.echo(turn.text)
 
 
@@ -353,25 +361,29 @@ def stats(index_dir, as_json) -> None:
     engine = _closing(SearchEngine(settings=settings))
     info = engine.stats()
     version = alias_version(settings.query.alias_files)
+    people_version = engine.person_list().version
     if as_json:
-        click.echo(json.dumps({**info.to_dict(), "alias_version": version}, ensure_ascii=False))
+        click.echo(json.dumps({**info.to_dict(), "alias_version": version, "people_version": people_version},
+                              ensure_ascii=False))
         return
     click.echo(f"Index: {info.index_dir}")
     click.echo(f"Meetings: {info.meetings}")
     click.echo(f"Turns: {info.turns}")
     click.echo(f"Speakers: {info.speakers}")
+    click.echo(f"Persons: {info.persons}")
     if info.first_date:
         click.echo(f"Dates: {info.first_date} to {info.last_date}")
     click.echo(f"Segments: {info.segments}")
     click.echo(f"Size: {info.size_bytes / 1e6:.1f} MB")
     click.echo(f"Aliases: version {version}")
+    click.echo(f"People: version {people_version}")
 
 
 # --- research tools: keyword in context, timeline, speakers ------------------------------------
 
 
-def _echo_csv(rows: list[dict]) -> None:
-    from .export import write_csv
+def _echo_csv(rows: list[dict], columns: tuple[str, ...] | None = None) -> None:
+    from .export import COLUMNS, write_csv
 
     stream = sys.stdout
     try:
@@ -379,7 +391,7 @@ def _echo_csv(rows: list[dict]) -> None:
         stream.reconfigure(encoding="utf-8", newline="")
     except (AttributeError, ValueError):
         pass
-    write_csv(rows, stream)
+    write_csv(rows, stream, columns=columns or COLUMNS)
     stream.flush()
 
 
@@ -492,6 +504,36 @@ def speakers(query, index_dir, limit, speaker, since, until, aliases, as_json) -
     if shown:
         for line in speaker_table(shown):
             click.echo(line)
+
+
+@main.command()
+@click.argument("name", required=False, default="")
+@index_option
+@click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=0, show_default=True, help="Persons to list; 0 for all.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (UTF-8 with BOM), one row per person.")
+@handle_errors
+def people(name, index_dir, limit, as_json, as_csv) -> None:
+    """List the persons behind the speaker labels (those whose name contains NAME)."""
+    from .person_views import PEOPLE_COLUMNS, people_csv_rows, people_object, person_summaries
+    from .terminal import people_table, plural
+
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv cannot be combined")
+    engine = open_engine(index_dir)
+    summaries = person_summaries(engine, name)
+    data = people_object(engine, summaries, limit)
+    shown = summaries[:limit] if limit else summaries
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+    elif as_csv:
+        _echo_csv(people_csv_rows(shown), PEOPLE_COLUMNS)
+    else:
+        more = f" (the first {len(shown)}; --limit 0 for all)" if len(shown) < len(summaries) else ""
+        click.echo(f"{plural(data['persons'], 'person')} behind {plural(data['labels'], 'speaker label')}{more}")
+        for line in people_table(shown) if shown else ():
+            click.echo(line)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -36,6 +36,14 @@ class SourceUnavailable(CivicSearchError):
     """A meeting's original file is gone, or has changed since it was indexed."""
 
 
+class PersonNotFound(CivicSearchError):
+    """No person of the given name in the index."""
+
+
+class PersonListError(CivicSearchError):
+    """A person list file named in the settings (``$CIVIC_SEARCH_PEOPLE``) cannot be read."""
+
+
 class QueryError(CivicSearchError):
     """A query that cannot be read. ``position`` is 1-based in the query string, or None."""
 

@@ -3,7 +3,8 @@
 Scores are BM25 over the exact phrase frequency of each text term, with length normalisation
 from the folded text; a match that is a whole jieba word gets WORD_BONUS more, and a term that
 is also in the meeting's title adds TITLE_BONUS times its idf. Filters (speaker:, title:, date:)
-select documents without scoring them. An AND starts from its most selective part and checks
+select documents without scoring them; ``speaker:`` matches the label as written or the person
+behind it (:mod:`indexer.people`). An AND starts from its most selective part and checks
 the others (and the exclusions) only on the documents still in play.
 """
 
@@ -16,6 +17,7 @@ from operator import add, truediv
 from .analysis import bigrams, fold
 from .errors import QueryError
 from .query import And, DateRange, Field, Node, Not, Or, Text
+from .people import PersonDirectory
 from .snapshot import BM25_K1, Snapshot
 
 #: Extra weight for a match that is a whole jieba word, and for a term in the meeting title.
@@ -26,9 +28,11 @@ TITLE_BONUS = 0.5
 class Evaluator:
     """Evaluates a query tree to {doc: score} on one snapshot."""
 
-    def __init__(self, snap: Snapshot):
+    def __init__(self, snap: Snapshot, people: PersonDirectory | None = None):
         self.snap = snap
+        self.people = people
         self.n = max(len(snap.live), 1)
+        self._field_docs: dict[Field, set[int]] = {}  # cost() and evaluate() ask for the same
 
     def evaluate(self, node: Node, restrict: set[int] | None) -> dict[int, float]:
         if isinstance(node, Text):
@@ -110,10 +114,16 @@ class Evaluator:
         return out
 
     def field_docs(self, node: Field) -> set[int]:
+        found = self._field_docs.get(node)
+        if found is None:
+            found = self._field_docs[node] = self._find_field_docs(node)
+        return found
+
+    def _find_field_docs(self, node: Field) -> set[int]:
         snap = self.snap
+        if node.name == "speaker":  # the label contains the value, or the person's name does
+            return snap.speaker_matches(node.value, self.people)
         value = fold(node.value)
-        if node.name == "speaker":
-            return {g for label, docs in snap.speaker_docs.items() if value in label for g in docs}
         return {
             g for mid, title in snap.folded_titles.items() if value in title for g in snap.meeting_docs.get(mid, ())
         }

@@ -69,7 +69,8 @@ class TermExplanation:
 
 @dataclass
 class FieldExplanation:
-    """A ``speaker:`` or ``title:`` filter: a substring of the speaker label or meeting title."""
+    """A ``speaker:`` or ``title:`` filter: a substring of the speaker label (or of the name of the
+    person behind it) or of the meeting title."""
 
     name: str
     value: str

@@ -1,7 +1,8 @@
 """Exports: every hit of a query as rows (keyword in context), and those rows as CSV.
 
 One row per matching turn, for the web's ``/export.csv`` and ``/export.json`` and the CLI's
-``search --csv``. The context is the turn's first match, ``snippets.contexts(text, terms,
+``search --csv``; ``speaker`` is the label as written, ``person`` who it is ("" when unknown). The
+context is the turn's first match, ``snippets.contexts(text, terms,
 30)[0]`` (the first of ``ResultSet.occurrences(width=30)`` for that turn): ``left``, ``match``
 and ``right`` are plain text (not escaped), 30 characters each side. A turn matched by a filter
 alone (``speaker:唐鳳``) has no match: ``left`` and ``match`` are empty and ``right`` holds the
@@ -17,7 +18,7 @@ from urllib.parse import quote
 from .results import Occurrence, without_unknown_page
 
 #: The columns, in order (also the keys of each row).
-COLUMNS = ("meeting_id", "title", "date", "speaker", "turn", "page", "left", "match", "right", "link")
+COLUMNS = ("meeting_id", "title", "date", "speaker", "person", "turn", "page", "left", "match", "right", "link")
 CONTEXT_WIDTH = 30
 FILTER_ONLY_LENGTH = 60
 #: Cells starting with these could run as formulas in a spreadsheet; they get a leading "'".
@@ -25,8 +26,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def meeting_link(base_url: str, meeting_id: str, query: str, turn: int) -> str:
-    """The web address of one turn: ``{base_url}/meetings/<id>?q=<query>#turn-N``."""
-    return f"{base_url.rstrip('/')}/meetings/{quote(meeting_id, safe='')}?q={quote(query, safe='')}#turn-{turn}"
+    """The web address of one turn: ``{base_url}/meetings/<id>?q=<query>#turn-N`` (no ``q`` when
+    ``query`` is empty)."""
+    highlight = f"?q={quote(query, safe='')}" if query else ""
+    return f"{base_url.rstrip('/')}/meetings/{quote(meeting_id, safe='')}{highlight}#turn-{turn}"
 
 
 def export_rows(result_set, base_url: str = "", sort: str = "relevance") -> list[dict]:
@@ -47,8 +50,8 @@ def export_rows(result_set, base_url: str = "", sort: str = "relevance") -> list
             # No term matched in this turn: its snippet is the escaped text from the start, line
             # breaks shown as spaces, as in contexts().
             left, match, right = "", "", html.unescape(hit.snippet)[:FILTER_ONLY_LENGTH]
-        occ = Occurrence(hit.meeting_id, hit.title, hit.date, hit.speaker, hit.turn, left, match, right, hit.source,
-                         hit.page)
+        occ = Occurrence(hit.meeting_id, hit.title, hit.date, hit.speaker, hit.person, hit.turn, left, match, right,
+                         hit.source, hit.page)
         rows.append(row(occ, meeting_link(base_url, hit.meeting_id, result_set.query, hit.turn)))
     return rows
 
@@ -62,6 +65,7 @@ def row(occurrence: Occurrence, link: str) -> dict:
         "title": occurrence.title,
         "date": occurrence.date,
         "speaker": occurrence.speaker,
+        "person": occurrence.person,
         "turn": occurrence.turn,
         "page": occurrence.page,
         "left": occurrence.left,
@@ -77,14 +81,15 @@ def _cell(value):
     return value
 
 
-def write_csv(rows: Iterable[dict], stream: IO[str]) -> None:
-    """Write ``rows`` as CSV to a text ``stream``: a UTF-8 BOM first (Excel), then a header.
+def write_csv(rows: Iterable[dict], stream: IO[str], columns: tuple[str, ...] = COLUMNS) -> None:
+    """Write ``rows`` as CSV to a text ``stream``: a UTF-8 BOM first (Excel), then a header of
+    ``columns`` (by default :data:`COLUMNS`, the hit and occurrence rows).
 
     Open a file for it with ``newline=""``; cells that a spreadsheet would run as a formula
     (starting with ``=``, ``+``, ``-``, ``@``) are written with a leading apostrophe.
     """
     stream.write("\ufeff")
-    writer = csv.DictWriter(stream, fieldnames=COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell(row.get(k, "")) for k in COLUMNS})
+        writer.writerow({k: _cell(row.get(k, "")) for k in columns})

@@ -11,8 +11,8 @@ Grammar (the CLI, the web page and the API accept the same strings)::
   text contains it as an exact substring. Spaces inside a phrase match the text's spaces.
 - ``OR`` binds tighter than the implicit AND: ``淨零 台北 OR 臺中`` is 淨零 AND (台北 OR 臺中).
 - ``-A`` / ``NOT A`` excludes; an exclusion needs something to exclude from (``A -B``).
-- Fields: ``speaker:唐鳳`` and ``title:協作會議`` match substrings of the speaker label and the
-  meeting title; ``date:2022-09-05``, ``date:2021..2022-06``, ``date:2021..``, ``date:..2020``
+- Fields: ``speaker:唐鳳`` and ``title:協作會議`` match substrings of the speaker label (or of the
+  name of the person behind it, :mod:`indexer.people`) and of the meeting title; ``date:2022-09-05``, ``date:2021..2022-06``, ``date:2021..``, ``date:..2020``
   select meeting dates (a year or month covers the whole period).
 - Parentheses are grouping only where a term starts or ends; inside a term they are text, so
   ``PoC(概念驗證)`` is one exact term.

@@ -5,7 +5,8 @@ Vocabulary
 ----------
 occurrence row
     One occurrence of a query term (not one turn: a turn that says a phrase three times gives
-    three rows): ``meeting_id``, ``title``, ``date``, ``speaker``, ``turn``, ``left``, ``match``,
+    three rows): ``meeting_id``, ``title``, ``date``, ``speaker`` (the label as written),
+    ``person`` (who it is, "" when the label names nobody), ``turn``, ``left``, ``match``,
     ``right`` (plain text, ``width`` characters each side) and ``link`` (the turn's web address,
     a path unless a base URL is given), built by :func:`indexer.export.row`. The keys are
     :data:`indexer.export.COLUMNS`, so :func:`indexer.export.write_csv` writes them.
@@ -78,11 +79,12 @@ def occurrence_page(
         mid = snap.meeting_ids[g]
         title, date, source = snap.meetings.get(mid, ("", "", ""))
         turn = snap.turns[g]
+        person = result_set.person(g)
         page = snap.pages[g] or None
         link = meeting_link(base_url, mid, result_set.query, turn)
         for i, (left, match, right) in enumerate(contexts(snap.text(g), result_set.terms, width)):
             if seen + i >= start and len(rows) < limit:
-                occ = Occurrence(mid, title, date, snap.speakers[g], turn, left, match, right, source, page)
+                occ = Occurrence(mid, title, date, snap.speakers[g], person, turn, left, match, right, source, page)
                 rows.append(row(occ, link))
         seen += n
     return OccurrencePage(rows, total, len(counts), meetings, start)
@@ -136,7 +138,10 @@ def timeline_object(result_set, periods: list[PeriodCount], by: str) -> dict:
 
 def speakers_object(result_set, ranked: list, limit: int = 0) -> dict:
     """The JSON object of ``civic-search speakers --json`` and ``/api/speakers/ranking``: the
-    first ``limit`` (0: all) of ``ranked`` (``ResultSet.by_speaker()``), and how many there are."""
+    first ``limit`` (0: all) of ``ranked`` (``ResultSet.by_speaker()``), and how many there are.
+
+    One row per person (``speaker`` and ``person`` are the person's name, ``labels`` every label
+    that names them, with its turns), or per label that names nobody (``person`` is "")."""
     speakers = ranked[:limit] if limit else ranked
     return {
         "query": result_set.query,
@@ -148,6 +153,8 @@ def speakers_object(result_set, ranked: list, limit: int = 0) -> dict:
                 "speaker": s.speaker,
                 "speaker_name": s.speaker_name,
                 "organisation": s.organisation,
+                "person": s.person,
+                "labels": s.labels,
                 "occurrences": s.occurrences,
                 "turns": s.turns,
                 "meetings": s.meetings,

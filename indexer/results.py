@@ -3,9 +3,11 @@
 Vocabulary
 ----------
 hit
-    A turn that matches the query: meeting id, turn ordinal, meeting title and date, speaker,
-    relevance score, snippet and source path; for a paged format (PDF) also the page the turn
-    starts on (``page``, 1-based; None, and absent from JSON, for other formats).
+    A turn that matches the query: meeting id, turn ordinal, meeting title and date, speaker
+    (the label as written), the person behind it ("" when the label names nobody; see
+    :mod:`indexer.people`), relevance score, snippet and source path; for a paged format (PDF)
+    also the page the turn starts on (``page``, 1-based; None, and absent from JSON, for other
+    formats).
 snippet
     HTML-escaped original text around the first match, each match of a query term (the whole
     term, never stray characters) wrapped in ``<mark>``.
@@ -30,6 +32,7 @@ class Hit:
     title: str
     date: str
     speaker: str
+    person: str
     score: float
     snippet: str
     source: str
@@ -112,6 +115,7 @@ class Occurrence:
     title: str
     date: str
     speaker: str
+    person: str
     turn: int
     left: str
     match: str
@@ -137,7 +141,11 @@ class PeriodCount:
 
 @dataclass
 class SpeakerCount:
-    """Matches by one speaker label."""
+    """Matches by one person (all the labels that name them), or by one label that names nobody.
+
+    ``speaker`` is the person's name, or the label; ``labels`` lists the labels as written with
+    their matching turns, most first.
+    """
 
     speaker: str
     speaker_name: str
@@ -147,12 +155,15 @@ class SpeakerCount:
     occurrences: int
     first_date: str
     last_date: str
+    person: str = ""
+    labels: list[dict] = field(default_factory=list)
 
 
 @dataclass
 class TurnRecord:
     """One turn of a meeting as indexed: its number, speaker label (and its name and
-    organisation where they can be split), section heading and text as written."""
+    organisation where they can be split), section heading, text as written, and the person who
+    spoke it ("" when unknown; see :mod:`indexer.people`)."""
 
     turn: int
     speaker: str
@@ -160,6 +171,7 @@ class TurnRecord:
     organisation: str
     section: str
     text: str
+    person: str = ""
     page: int | None = None
 
 
@@ -195,8 +207,8 @@ class MeetingRecord:
             "recorder": self.recorder,
             "source": self.source,
             "format": self.format,
-            "turns": [without_unknown_page({"turn": t.turn, "speaker": t.speaker, "section": t.section,
-                                            "text": t.text, "page": t.page})
+            "turns": [without_unknown_page({"turn": t.turn, "speaker": t.speaker, "person": t.person,
+                                            "section": t.section, "text": t.text, "page": t.page})
                       for t in self.turns],
         }
 
@@ -244,6 +256,7 @@ class IndexStats:
     meetings: int
     turns: int
     speakers: int
+    persons: int
     first_date: str
     last_date: str
     segments: int
@@ -251,5 +264,6 @@ class IndexStats:
     generation: int
 
     def to_dict(self) -> dict:
-        """All fields as a dict (``civic-search stats --json`` adds ``alias_version``)."""
+        """All fields as a dict (``civic-search stats --json`` adds ``alias_version`` and
+        ``people_version``)."""
         return asdict(self)

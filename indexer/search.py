@@ -35,8 +35,8 @@ from .analysis import fold
 from .errors import IndexOutdated, MeetingNotFound, QueryError, SourceUnavailable
 from .paths import read_regular_file
 from .evaluate import Evaluator
+from .people import PersonDirectory, PersonList, load_person_list, person_key
 from .indexdir import check_index
-from .labels import split_speaker
 from .options import DEFAULT_PERIOD, DEFAULT_WIDTH, MAX_LIMIT, PERIODS, SORTS, period_error, sort_error
 from .periods import period_of
 from .query import Node, build_query, positive_texts
@@ -56,6 +56,7 @@ from .results import (
 from .settings import Settings, settings_for
 from .snapshot import Snapshot, desc
 from .snippets import contexts, make_snippet, occurrence_spans
+from .tally import SpeakerTally, person_count
 
 PAGE_CACHE_SIZE = 512
 
@@ -90,8 +91,8 @@ class SearchEngine:
     ):
         """Open the index in ``index_dir`` (default: ``settings.index_dir``).
 
-        ``settings`` gives the extra alias files (default: none). Raises IndexNotFound or
-        IndexOutdated when the folder holds no usable index.
+        ``settings`` gives the extra alias and person list files (default: none). Raises
+        IndexNotFound or IndexOutdated when the folder holds no usable index.
         """
         self.settings = settings_for(index_dir, settings)
         self.index_dir = self.settings.index_dir
@@ -161,7 +162,7 @@ class SearchEngine:
     ) -> "ResultSet":
         """Evaluate ``query`` (with the option filters) into the full set of matching turns.
 
-        ``speaker`` (substring of the speaker label), ``since`` and ``until`` (YYYY, YYYY-MM or
+        ``speaker`` (substring of the speaker label or of the person's name), ``since`` and ``until`` (YYYY, YYYY-MM or
         YYYY-MM-DD) narrow the query; ``aliases`` expands terms with the alias list
         (:mod:`indexer.aliases`). Raises QueryError for malformed queries or options.
         """
@@ -174,9 +175,21 @@ class SearchEngine:
 
     def run_tree(self, tree: Node, query: str = "") -> "ResultSet":
         """Evaluate an already built query tree (``query`` is the text reported with it)."""
+        person_list = self.person_list()
         with self._use() as snap:
-            scores = Evaluator(snap).evaluate(tree, None)
-        return ResultSet(snap, query, tree, scores)
+            people = snap.people(person_list)
+            scores = Evaluator(snap, people).evaluate(tree, None)
+        return ResultSet(snap, query, tree, scores, people)
+
+    # --- persons ---------------------------------------------------------------------------
+
+    def person_list(self) -> PersonList:
+        """The person list in effect: the bundled one and the settings' files (re-read when edited)."""
+        return load_person_list(self.settings.people.person_files)
+
+    def people(self) -> PersonDirectory:
+        """Who the speaker labels of the current index are (see :mod:`indexer.people`)."""
+        return self.snapshot().people(self.person_list())
 
     def search(
         self,
@@ -203,7 +216,9 @@ class SearchEngine:
 
             # An edited alias list must not be answered from the cache.
             aliases = alias_version(self.settings.query.alias_files)
-        key = (generation, query, page, limit, speaker, since, until, sort, aliases)
+        # Persons come from the person list: an edited list must not be answered from the cache.
+        people_version = self.person_list().version
+        key = (generation, query, page, limit, speaker, since, until, sort, aliases, people_version)
         with self._lock:
             cached = self._pages.get(key)
             if cached is not None:
@@ -235,12 +250,13 @@ class SearchEngine:
     # --- meetings and statistics ------------------------------------------------------------
 
     def meeting(self, meeting_id: str) -> MeetingRecord:
-        """The whole meeting ``meeting_id`` (raises MeetingNotFound)."""
+        """The whole meeting ``meeting_id`` (raises MeetingNotFound), each turn with its person."""
+        person_list = self.person_list()
         with self._use() as snap:
-            return self._meeting(snap, meeting_id)
+            return self._meeting(snap, meeting_id, snap.people(person_list))
 
     @staticmethod
-    def _meeting(snap: Snapshot, meeting_id: str) -> MeetingRecord:
+    def _meeting(snap: Snapshot, meeting_id: str, people: PersonDirectory) -> MeetingRecord:
         if meeting_id not in snap.meeting_docnum:
             raise MeetingNotFound(f"no meeting with id '{meeting_id}'")
         with snap.io_lock:
@@ -255,6 +271,7 @@ class SearchEngine:
                 section=fields.get("section", ""),
                 text=snap.text(g),
                 page=snap.pages[g] or None,
+                person=people.person_of(snap.speakers[g], meeting_id),
             )
             for g in sorted(snap.meeting_docs.get(meeting_id, []), key=lambda g: snap.turns[g])
             for fields in (labels[g],)
@@ -306,7 +323,8 @@ class SearchEngine:
             }
 
     def stats(self) -> IndexStats:
-        """What the index holds: meetings, turns, speakers, dates, segments, size, generation."""
+        """What the index holds: meetings, turns, speakers (distinct labels), persons, dates,
+        segments, size, generation."""
         snap = self.snapshot()
         dates = sorted(d for _, d, _ in snap.meetings.values() if d)
         size = sum(f.stat().st_size for f in self.index_dir.iterdir() if f.is_file())
@@ -315,6 +333,7 @@ class SearchEngine:
             meetings=len(snap.meetings),
             turns=len(snap.live),
             speakers=len(snap.speaker_docs),
+            persons=person_count(snap, snap.people(self.person_list())),  # one pass over the turns
             first_date=dates[0] if dates else "",
             last_date=dates[-1] if dates else "",
             segments=len(snap.leaves),
@@ -339,8 +358,10 @@ class ResultSet:
     and its facets always agree.
     """
 
-    def __init__(self, snap: Snapshot, query: str, tree: Node, scores: dict[int, float]):
+    def __init__(self, snap: Snapshot, query: str, tree: Node, scores: dict[int, float],
+                 people: PersonDirectory | None = None):
         self.snap = snap
+        self.people = people
         self.query = query
         self.tree = tree
         self.scores = scores
@@ -352,6 +373,12 @@ class ResultSet:
     def _date(self, g: int) -> str:
         snap = self.snap
         return snap.meetings.get(snap.meeting_ids[g], ("", "", ""))[1]
+
+    def person(self, g: int) -> str:
+        """The person who spoke turn ``g`` ("" when its label names nobody)."""
+        if self.people is None:
+            return ""
+        return self.people.person_of(self.snap.speakers[g], self.snap.meeting_ids[g])
 
     def ordered(self, sort: str = "relevance", wanted: int | None = None) -> list[int]:
         """Matching documents in result order: best first, or newest meeting first."""
@@ -389,6 +416,7 @@ class ResultSet:
             title=title,
             date=date,
             speaker=snap.speakers[g],
+            person=self.person(g),
             score=round(self.scores[g], 2),
             snippet=make_snippet(snap.text(g), self.terms),
             source=source,
@@ -444,9 +472,10 @@ class ResultSet:
         for g in self.ordered(sort):
             mid = snap.meeting_ids[g]
             title, date, source = snap.meetings.get(mid, ("", "", ""))
+            person = self.person(g)
             for left, match, right in contexts(snap.text(g), self.terms, width):
-                out.append(Occurrence(mid, title, date, snap.speakers[g], snap.turns[g], left, match, right, source,
-                                      snap.pages[g] or None))
+                out.append(Occurrence(mid, title, date, snap.speakers[g], person, snap.turns[g], left, match, right,
+                                      source, snap.pages[g] or None))
         return out
 
     @cached_property
@@ -479,20 +508,22 @@ class ResultSet:
         return list(known)
 
     def by_speaker(self, limit: int | None = None) -> list[SpeakerCount]:
-        """Who said it: speaker labels ranked by occurrences, then turns, then label."""
+        """Who said it: one row per person (with every label that names them) and one per label
+        that names nobody, ranked by occurrences, then turns, then name."""
         snap, counts = self.snap, self.occurrence_counts
-        tallies: dict[str, _Tally] = {}
+        rows: dict[str, SpeakerTally] = {}
         for g in self.scores:
-            tallies.setdefault(snap.speakers[g], _Tally()).add(snap.meeting_ids[g], counts[g], self._date(g))
-        ranked = sorted(tallies.items(), key=lambda kv: (-kv[1].occurrences, -kv[1].turns, kv[0]))
+            label = snap.speakers[g]
+            person = self.person(g)
+            key = f"person:{person_key(person)}" if person else f"label:{label}"
+            tally = rows.get(key)
+            if tally is None:
+                tally = rows[key] = SpeakerTally(person)
+            tally.add(label, snap.meeting_ids[g], counts[g], self._date(g))
+        ranked = sorted(rows.values(), key=lambda t: (-t.occurrences, -t.turns, t.name))
         if limit:
             ranked = ranked[:limit]
-        out = []
-        for label, tally in ranked:
-            name, org = split_speaker(label) if label else ("", "")
-            out.append(SpeakerCount(label, name, org, tally.turns, len(tally.meetings), tally.occurrences,
-                                    tally.first_date, tally.last_date))
-        return out
+        return [tally.count(self.people) for tally in ranked]
 
 
 @dataclass

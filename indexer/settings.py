@@ -39,6 +39,7 @@ __all__ = [
     "AnalysisSettings",
     "IndexingSettings",
     "OfficeSettings",
+    "PeopleSettings",
     "QuerySettings",
     "Settings",
     "WebSettings",
@@ -57,11 +58,12 @@ ENV_USER_DICT = "CIVIC_SEARCH_USER_DICT"
 ENV_ALIASES = "CIVIC_SEARCH_ALIASES"
 ENV_EMBED_ORIGINS = "CIVIC_SEARCH_EMBED_ORIGINS"
 ENV_URL_PREFIX = "CIVIC_SEARCH_URL_PREFIX"
+ENV_PEOPLE = "CIVIC_SEARCH_PEOPLE"
 
 #: Configuration keys whose variable is not ``CIVIC_SEARCH_<KEY>``.
 _KEY_VARIABLES = {"INDEX_DIR": ENV_INDEX}
 #: Variables holding a list of paths (``os.pathsep`` between them); a list in a file joins so.
-_PATH_LISTS = (ENV_USER_DICT, ENV_ALIASES)
+_PATH_LISTS = (ENV_USER_DICT, ENV_ALIASES, ENV_PEOPLE)
 
 #: The Debian package that provides ``soffice`` without a desktop (named in skip reasons).
 LIBREOFFICE_PACKAGE = "libreoffice-writer-nogui"
@@ -178,6 +180,20 @@ class QuerySettings:
     def from_environ(cls, environ: Mapping[str, str]) -> "QuerySettings":
         """From ``$CIVIC_SEARCH_ALIASES`` (paths separated by ``os.pathsep``)."""
         return cls(alias_files=_paths(environ.get(ENV_ALIASES)))
+
+
+@dataclass(frozen=True)
+class PeopleSettings:
+    """Who speaks: the person lists that correct the grouping of speaker labels into persons."""
+
+    #: Person list files read after the bundled one (``$CIVIC_SEARCH_PEOPLE``); read again when
+    #: they change, so edits need no restart and no re-index.
+    person_files: tuple[str, ...] = ()
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "PeopleSettings":
+        """From ``$CIVIC_SEARCH_PEOPLE`` (paths separated by ``os.pathsep``)."""
+        return cls(person_files=_paths(environ.get(ENV_PEOPLE)))
 
 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
@@ -376,6 +392,7 @@ class Settings:
     indexing: IndexingSettings = field(default_factory=IndexingSettings)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     query: QuerySettings = field(default_factory=QuerySettings)
+    people: PeopleSettings = field(default_factory=PeopleSettings)
     web: WebSettings = field(default_factory=WebSettings)
     #: Alerts: SMTP, the public address for links, the signing key, the sign-up rules
     #: (``$CIVIC_SEARCH_SMTP_*``, ``$CIVIC_SEARCH_BASE_URL``, …; see :class:`AlertSettings`).

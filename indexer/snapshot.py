@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .analysis import bigrams, fold
 from .indexdir import open_index
+from .people import MeetingFacts, PersonDirectory, PersonList, person_key
 from .schema import MEETING, TURN
 from .store import read_store
 from .whoosh_adapter import segment_postings
@@ -103,6 +104,7 @@ class Snapshot:
         self.users = 0
         self.retired = False
         self._char_df: dict[str, int] = {}
+        self._people: dict[str, PersonDirectory] = {}
         self._joined: str | None = None
         self._starts: list[int] = []
         self._df_lock = threading.Lock()
@@ -140,6 +142,57 @@ class Snapshot:
 
     def close(self) -> None:
         self.reader.close()
+
+    # --- persons ---------------------------------------------------------------------------
+
+    def people(self, person_list: PersonList) -> PersonDirectory:
+        """Who the labels of this generation are, by ``person_list`` (built on first use: from
+        the distinct labels, so its cost grows with them, not with the turns)."""
+        directory = self._people.get(person_list.version)
+        if directory is None or directory.person_list is not person_list:
+            directory = PersonDirectory(person_list, self.meeting_facts)
+            with self._df_lock:
+                self._people = {person_list.version: directory}
+        return directory
+
+    def label_counts(self) -> dict[str, int]:
+        """Each distinct speaker label of the live turns (labels that fold alike once), with its
+        number of turns: from :attr:`speaker_docs`, so it costs one step per label."""
+        speakers = self.speakers
+        return {speakers[docs[0]]: len(docs) for label, docs in self.speaker_docs.items() if label}
+
+    def speaker_matches(self, value: str, people: PersonDirectory | None) -> set[int]:
+        """Live turns whose folded label contains ``value`` folded, or whose person's name does."""
+        folded = fold(value)
+        docs = {g for label, found in self.speaker_docs.items() if folded in label for g in found}
+        wanted = person_key(value)
+        if people is None or not wanted:
+            return docs
+        speakers, meeting_ids = self.speakers, self.meeting_ids
+        for found in self.speaker_docs.values():
+            info = people.label(speakers[found[0]])
+            if info.scoped:  # who it is depends on the meeting: 主席, 龔召集人, 雨蒼
+                docs.update(g for g in found if wanted in person_key(people.person_of(speakers[g], meeting_ids[g])))
+            elif wanted in info.key:
+                docs.update(found)
+        return docs
+
+    def meeting_facts(self, meeting_id: str) -> MeetingFacts:
+        """A meeting's distinct labels, the chair its header names and its title."""
+        labels = tuple(dict.fromkeys(self.speakers[g] for g in self.meeting_docs.get(meeting_id, ())))
+        chair = ""
+        complete = True
+        docnum = self.meeting_docnum.get(meeting_id)
+        if docnum is not None:
+            try:
+                with self.io_lock:
+                    chair = self.reader.stored_fields(docnum).get("chair", "")
+            except Exception:
+                # A snapshot a commit replaced is closed once no search uses it, while a page of
+                # its results may still be read: then the header is gone; say so, don't fail.
+                complete = False
+        title = self.meetings.get(meeting_id, ("", "", ""))[0]
+        return MeetingFacts(labels, chair, title, complete)
 
     def text(self, g: int) -> str:
         """The original text of document ``g`` (decoded from its segment's store)."""

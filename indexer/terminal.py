@@ -124,9 +124,11 @@ def bar_chart(periods, bar_width: int = FIXED_BAR_WIDTH) -> list[str]:
 
 
 def speaker_table(speakers) -> list[str]:
-    """Who said it, ranked: a header line, then one line per speaker label."""
-    rows = [["speaker", "organisation", "occurrences", "turns", "meetings", "first", "last"]]
+    """Who said it, ranked: a header line, then one line per person (or label naming nobody),
+    with the labels a person spoke as when they are not just the name."""
+    rows = [["speaker", "organisation", "occurrences", "turns", "meetings", "first", "last", "labels"]]
     for s in speakers:
+        labels = [entry["label"] for entry in s.labels]
         rows.append(
             [
                 one_line(s.speaker_name or s.speaker) or "(no speaker)",
@@ -136,9 +138,19 @@ def speaker_table(speakers) -> list[str]:
                 str(s.meetings),
                 s.first_date or "-",
                 s.last_date or "-",
+                " · ".join(one_line(label) for label in labels) if s.person and labels != [s.person] else "",
             ]
         )
-    return columns(rows, "llrrrll")
+    return columns(rows, "llrrrlll")
+
+
+def people_table(people) -> list[str]:
+    """Persons: a header line, then one line per person with the labels they spoke as."""
+    rows = [["person", "turns", "meetings", "first", "last", "labels"]]
+    for p in people:
+        labels = " · ".join(f"{one_line(e['label'])} ({e['turns']})" for e in p.labels)
+        rows.append([one_line(p.person), str(p.turns), str(p.meetings), p.first_date or "-", p.last_date or "-", labels])
+    return columns(rows, "lrrlll")
 
 
 # --- query explanation -----------------------------------------------------------------------------
@@ -186,7 +198,7 @@ def explanation_lines(expl) -> list[str]:
     for term in expl.terms:
         lines.extend(_term_lines(term))
     for f in expl.fields:
-        where = "speaker label" if f.name == "speaker" else "meeting title"
+        where = "speaker label or person" if f.name == "speaker" else "meeting title"
         verb = "does not contain" if f.excluded else "contains"
         origin = " (from --speaker)" if f.source == "option" else ""
         lines.append(f"Filter {f.name}: {where} {verb} {_shown(f.value)} (matched as {f.folded}){origin}")

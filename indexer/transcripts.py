@@ -107,7 +107,8 @@ def clean_record(fields: dict, raw_turns: list[tuple]) -> tuple[dict, list[Turn]
         body = clean_text(body)
         if not body:
             continue  # never emit a turn with empty text
-        label = clean_text(label).replace("\n", " ")
+        # Control characters are removed only now, so a heading "唐鳳：<NUL>" still ends in a colon.
+        label = clean_text(label).replace("\n", " ").rstrip().rstrip("：:").rstrip()
         name_part, org = split_speaker(label) if label else ("", "")
         turns.append(Turn(turn=len(turns), speaker=label, speaker_name=name_part,
                           organisation=org, section=clean_text(section).replace("\n", " "),

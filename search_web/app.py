@@ -35,7 +35,7 @@ from flask import Flask, abort, g, request
 
 from indexer.settings import Settings
 
-from . import alerts, api, downloads, feeds, research, views
+from . import alerts, api, downloads, feeds, people, research, views
 from .errors import register_error_pages
 from .helpers import EXTENSION, CivicSearch
 
@@ -73,7 +73,8 @@ def create_app(config: dict[str, Any] | None = None, *, settings: Settings | Non
     app.json.sort_keys = False
     app.json.ensure_ascii = False
 
-    for blueprint in (views.bp, api.bp, api.health, research.bp, downloads.bp, feeds.bp, alerts.bp):
+    for blueprint in (views.bp, api.bp, api.health, research.bp, downloads.bp, feeds.bp, alerts.bp, people.bp,
+                      people.api):
         app.register_blueprint(blueprint)
     register_error_pages(app)
     _install_hooks(app)

@@ -26,14 +26,14 @@ PACKAGES = ("indexer", "search_web")
 
 #: The layers, lowest first: a module imports only modules of its own layer or of lower layers.
 LAYERS = {
-    "foundation": ["errors", "settings", "options", "paths", "periods"],
+    "foundation": ["errors", "settings", "options", "paths", "periods", "listfiles"],
     "parsing": ["cleaning", "labels", "decoding", "markdown_format", "record_format", "documents", "documents.blocks",
                 "documents.sniff", "documents.zipsafe", "documents.odt", "documents.docx", "documents.legacy",
                 "documents.html", "documents.pdf_page", "documents.pdf", "documents.reader", "transcripts"],
-    "analysis": ["analysis", "query", "aliases"],
+    "analysis": ["analysis", "query", "aliases", "people"],
     "index": ["schema", "codec", "store", "whoosh_adapter", "indexdir", "snapshot", "pool", "writing", "build"],
-    "search": ["snippets", "results", "evaluate", "search", "explain"],
-    "research views": ["research", "export"],
+    "search": ["snippets", "results", "evaluate", "tally", "search", "explain"],
+    "research views": ["research", "export", "person_views", "label_check"],
     # Saved searches and their messages: they run queries through search, and the command
     # line and the web app call them.
     "alerts": ["alerts", "alerts.store", "alerts.tokens", "alerts.detect", "alerts.compose", "alerts.deliver",

@@ -36,8 +36,9 @@ def test_search_json_is_the_documented_object(cli):
     assert list(data) == ["query", "total", "meetings", "page", "limit", "hits"]
     assert (data["query"], data["total"], data["meetings"], data["page"], data["limit"]) == ("淨零排碳", 4, 3, 1, 1)
     hit = data["hits"][0]
-    assert list(hit) == ["meeting_id", "turn", "title", "date", "speaker", "score", "snippet", "source"]
+    assert list(hit) == ["meeting_id", "turn", "title", "date", "speaker", "person", "score", "snippet", "source"]
     assert hit["snippet"].count("<mark>淨零排碳</mark>") == 2
+    assert (hit["speaker"], hit["person"]) == ("李小明（台北市政府資訊局）", "李小明")
 
 
 def test_search_options(cli):
@@ -93,6 +94,7 @@ def test_show_json(cli):
     assert data["turns"][1] == {
         "turn": 1,
         "speaker": "臺北市資訊局/呂新科局長",
+        "person": "呂新科",
         "section": "一、目前城市智慧化發展已十餘年，我們預見下個十年的智慧城市是什麼？",
         "text": data["turns"][1]["text"],
     }
@@ -108,15 +110,18 @@ def test_stats(cli, index_dir):
     result = cli("stats")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[:6] == [
+    assert lines[:7] == [
         f"Index: {index_dir}",
         "Meetings: 4",
         "Turns: 19",
         "Speakers: 10",
+        "Persons: 7",
         "Dates: 2019-11-20 to 2023-05-10",
         "Segments: 1",
     ]
-    assert json.loads(cli("stats", "--json").stdout)["turns"] == 19
+    assert lines[-1] == "People: version 1"
+    data = json.loads(cli("stats", "--json").stdout)
+    assert (data["turns"], data["persons"], data["people_version"]) == (19, 7, "1")
 
 
 def test_stats_without_index(tmp_path):
@@ -189,7 +194,7 @@ def test_search_csv_has_bom_header_and_one_row_per_hit(cli):
 
     result = cli("search", "淨零排碳", "--csv")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == "\ufeffmeeting_id,title,date,speaker,turn,page,left,match,right,link"
+    assert result.stdout.splitlines()[0] == "\ufeffmeeting_id,title,date,speaker,person,turn,page,left,match,right,link"
     rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
     assert len(rows) == 4
     assert {r["match"] for r in rows} == {"淨零排碳"}

@@ -314,11 +314,11 @@ def test_kwic_and_exports_carry_the_page(mixed, tmp_path):
     assert [(r["speaker"], r["page"]) for r in rows] == [("秘書長", 3)]
     csv_text = cli("kwic", "淨零排碳", "--index", str(index), "--csv").stdout
     header, *lines = csv_text.lstrip("\ufeff").splitlines()
-    assert header == "meeting_id,title,date,speaker,turn,page,left,match,right,link"
-    pages = {line.split(",")[5] for line in lines}
+    assert header == "meeting_id,title,date,speaker,person,turn,page,left,match,right,link"
+    pages = {line.split(",")[6] for line in lines}
     assert pages == {"", "3", "4"}  # empty for the formats without pages
     search_csv = cli("search", "照案通過", "--index", str(index), "--csv").stdout.lstrip("\ufeff").splitlines()
-    assert search_csv[1].split(",")[5] == "3"
+    assert search_csv[1].split(",")[6] == "3"
     kwic_rows = json.loads(cli("kwic", "淨零排碳", "--index", str(index), "--json").stdout)["rows"]
     assert {r.get("page") for r in kwic_rows} == {None, 3, 4}  # the key only where a page is known
 

@@ -190,7 +190,8 @@ def test_occurrence_rows_one_per_occurrence(engine):
     assert len(rows) == expected == 13
     assert {r["match"] for r in rows} == {"淨零排碳"}
     # "page" only for paged formats (PDF): none in this index
-    assert list(rows[0]) == ["meeting_id", "title", "date", "speaker", "turn", "left", "match", "right", "link"]
+    assert list(rows[0]) == ["meeting_id", "title", "date", "speaker", "person", "turn", "left", "match", "right", "link"]
+    assert (rows[0]["speaker"], rows[0]["person"]) == ("李小明（台北市政府資訊局）", "李小明")
 
 
 @pytest.mark.parametrize("start, limit", [(0, 5), (3, 4), (9, 100), (12, 1), (13, 5)])
@@ -288,7 +289,7 @@ def test_kwic_colour_keeps_alignment(index_dir):
 def test_kwic_csv_one_row_per_occurrence(cli):
     result = cli("kwic", "淨零排碳", "--csv", "--width", "4")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == "\ufeffmeeting_id,title,date,speaker,turn,page,left,match,right,link"
+    assert result.stdout.splitlines()[0] == "\ufeffmeeting_id,title,date,speaker,person,turn,page,left,match,right,link"
     rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
     assert len(rows) == 13
     assert rows[0] == {
@@ -296,6 +297,7 @@ def test_kwic_csv_one_row_per_occurrence(cli):
         "title": "智慧城市與淨零座談",
         "date": "2023-05-10",
         "speaker": "李小明（台北市政府資訊局）",
+        "person": "李小明",
         "turn": "0",
         "page": "",
         "left": "台北的",
@@ -375,18 +377,18 @@ def test_speakers(cli):
     assert result.exit_code == 0
     assert result.stdout == (
         "4 speakers in 4 turns, 3 meetings\n"
-        "speaker     organisation          occurrences  turns  meetings  first       last\n"
-        "呂新科局長  臺北市資訊局                    9      1         1  2022-09-05  2022-09-05\n"
-        "李小明      台北市政府資訊局                2      1         1  2023-05-10  2023-05-10\n"
-        "唐鳳        -                               1      1         1  2021-03-02  2021-03-02\n"
-        "井琪會長    臺灣智慧城市產業聯盟            1      1         1  2022-09-05  2022-09-05\n"
+        "speaker  organisation          occurrences  turns  meetings  first       last        labels\n"
+        "呂新科   臺北市資訊局                    9      1         1  2022-09-05  2022-09-05  臺北市資訊局/呂新科局長\n"
+        "李小明   台北市政府資訊局                2      1         1  2023-05-10  2023-05-10  李小明（台北市政府資訊局）\n"
+        "井琪     臺灣智慧城市產業聯盟            1      1         1  2022-09-05  2022-09-05  臺灣智慧城市產業聯盟/井琪會長\n"
+        "唐鳳     -                               1      1         1  2021-03-02  2021-03-02\n"
     )
 
 
 def test_speakers_limit_and_aliases(cli):
     assert cli("speakers", "開放政府", "--aliases", "--limit", "1").stdout == (
         "2 speakers in 4 turns, 3 meetings (the first 1; --limit 0 for all)\n"
-        "speaker  organisation  occurrences  turns  meetings  first       last\n"
+        "speaker  organisation  occurrences  turns  meetings  first       last        labels\n"
         "唐鳳     -                       2      2         2  2021-03-02  2023-05-10\n"
     )
 
@@ -399,9 +401,11 @@ def test_speakers_json(cli):
         "meetings": 3,
         "speaker_count": 2,
         "speakers": [
-            {"speaker": "唐鳳", "speaker_name": "唐鳳", "organisation": "", "occurrences": 2, "turns": 2,
+            {"speaker": "唐鳳", "speaker_name": "唐鳳", "organisation": "", "person": "唐鳳",
+             "labels": [{"label": "唐鳳", "turns": 2}], "occurrences": 2, "turns": 2,
              "meetings": 2, "first_date": "2021-03-02", "last_date": "2023-05-10"},
-            {"speaker": "張委員", "speaker_name": "張委員", "organisation": "", "occurrences": 1, "turns": 1,
+            {"speaker": "張委員", "speaker_name": "張委員", "organisation": "", "person": "",
+             "labels": [{"label": "張委員", "turns": 1}], "occurrences": 1, "turns": 1,
              "meetings": 1, "first_date": "2019-11-20", "last_date": "2019-11-20"},
         ],
     }
@@ -434,7 +438,7 @@ def test_search_explain_with_filters_and_aliases(cli, no_user_aliases):
         "  jieba words: 开放 / 政府\n"
         "Term 數位部: matched as 数位部 (數 → 数: Traditional/Simplified variant)\n"
         "  jieba words: 数位部 (one word: a match that is a whole word ranks higher)\n"
-        "Filter speaker: speaker label contains 張 (matched as 张) (from --speaker)\n"
+        "Filter speaker: speaker label or person contains 張 (matched as 张) (from --speaker)\n"
         "Filter date: meeting date from 2019-11-01 on (from --since/--until)\n"
         "Aliases (list version 1): 數位部 → 數位部 OR 數位發展部\n"
         'Searched: ("開放 政府" OR 數位部 OR 數位發展部) AND speaker:張 AND date:2019-11-01..\n'
@@ -485,7 +489,7 @@ def test_user_aliases_from_the_environment(index_dir, tmp_path, monkeypatch):
 
 def test_stats_shows_the_alias_version(cli, no_user_aliases):
     result = cli("stats")
-    assert result.stdout.splitlines()[-1] == "Aliases: version 1"
+    assert result.stdout.splitlines()[-2] == "Aliases: version 1"
     assert json.loads(cli("stats", "--json").stdout)["alias_version"] == "1"
 
 
@@ -673,15 +677,16 @@ def test_speakers_page(client, engine, summary):
     speakers = len(engine.run("淨零排碳", since="2021").by_speaker())
     page = get_page(client, "/speakers?q=淨零排碳&since=2021")
     assert f"誰說過「淨零排碳」 {speakers} 位發言人，{summary('淨零排碳', since='2021')}" in page.text
-    rows = [c for c in page.cells if len(c) == 7 and c[0] != "發言人"]
+    rows = [c for c in page.cells if len(c) == 8 and c[0] != "發言人"]
     assert rows == [
-        ["呂新科局長", "臺北市資訊局", "9", "1", "1", "2022-09-05", "2022-09-05"],
-        ["李小明", "台北市政府資訊局", "2", "1", "1", "2023-05-10", "2023-05-10"],
-        ["唐鳳", "—", "1", "1", "1", "2021-03-02", "2021-03-02"],
-        ["井琪會長", "臺灣智慧城市產業聯盟", "1", "1", "1", "2022-09-05", "2022-09-05"],
+        ["呂新科", "臺北市資訊局", "9", "1", "1", "2022-09-05", "2022-09-05", "臺北市資訊局/呂新科局長 發言人頁：呂新科"],
+        ["李小明", "台北市政府資訊局", "2", "1", "1", "2023-05-10", "2023-05-10", "李小明（台北市政府資訊局） 發言人頁：李小明"],
+        ["井琪", "臺灣智慧城市產業聯盟", "1", "1", "1", "2022-09-05", "2022-09-05", "臺灣智慧城市產業聯盟/井琪會長 發言人頁：井琪"],
+        ["唐鳳", "—", "1", "1", "1", "2021-03-02", "2021-03-02", "發言人頁：唐鳳"],
     ]
     search_links = [u for u in page.links("/search?") if "speaker=" in u]
-    assert args_of(search_links[0]) == {"q": "淨零排碳", "since": "2021", "speaker": "臺北市資訊局/呂新科局長"}
+    assert args_of(search_links[0]) == {"q": "淨零排碳", "since": "2021", "speaker": "呂新科"}
+    assert "/people/%E5%91%82%E6%96%B0%E7%A7%91" in page.links("/people/")
 
 
 def test_speaker_link_filters_the_search(client, summary):
@@ -695,7 +700,7 @@ def test_speaker_link_filters_the_search(client, summary):
 def test_speakers_api_matches_the_cli(client, cli):
     cli = json.loads(cli("speakers", "淨零排碳", "--json", "--limit", "2").stdout)
     assert client.get("/api/speakers/ranking?q=淨零排碳&limit=2").get_json() == cli
-    assert client.get("/api/speakers/ranking?q=淨零排碳&limit=0").get_json()["speakers"][3]["speaker_name"] == "井琪會長"
+    assert client.get("/api/speakers/ranking?q=淨零排碳&limit=0").get_json()["speakers"][2]["speaker_name"] == "井琪"
     assert client.get("/api/speakers/ranking?q=淨零排碳&limit=x").status_code == 400
     # The speaker suggestions keep their own route and shape.
     assert list(client.get("/api/speakers?prefix=唐").get_json()) == ["prefix", "speakers"]

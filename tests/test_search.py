@@ -158,7 +158,7 @@ def test_meeting_record(engine):
     assert meeting.date == "2022-09-05"
     assert meeting.time == "10:30"
     assert [t.turn for t in meeting.turns] == list(range(len(meeting.turns)))
-    assert meeting.to_dict()["turns"][0].keys() == {"turn", "speaker", "section", "text"}
+    assert meeting.to_dict()["turns"][0].keys() == {"turn", "speaker", "person", "section", "text"}
     with pytest.raises(MeetingNotFound):
         engine.meeting("no-such-meeting")
 
