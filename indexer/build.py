@@ -367,6 +367,8 @@ class _JobRun:
         total_bytes = sum(j.size for j in jobs)
         workers = workers if workers is not None else _default_workers()
         try:
+            if not jobs:
+                return []  # nothing to index: do not load the dictionaries (0.7 s) for nothing
             if workers <= 1 or len(jobs) < 2 or total_bytes < PARALLEL_MIN_BYTES:
                 segmenter = load_segmenter(settings.analysis.user_dictionaries)
                 index_jobs(sink, jobs, self.on_result, indexing=settings.indexing, segmenter=segmenter)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -18,6 +19,8 @@ DOCUMENT_NAMES = frozenset({"readme", "sources", "license", "licence", "manifest
 TRANSCRIPT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".odt", ".docx", ".doc", ".pdf"})
 
 
+# Cached: a folder scan asks once per file, and the package does not move while it runs.
+@functools.lru_cache(maxsize=1)
 def bundled_corpus_dir() -> Path:
     """The sample transcripts shipped with the package.
 
