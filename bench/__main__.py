@@ -2,14 +2,17 @@
 
     python -m bench [--corpus PATH] [--out docs/benchmarks.md] [--sample N] [--skip-growth] [--quick]
                     [--scale N]
+    python -m bench --only extraction [--json FILE]
 
 Sections, in order: the index build from scratch (subprocess: wall, CPU, peak RSS, size);
 adding one meeting; warm query latency and recall for the engine and the baselines; the CLI in
 a new process; persons behind speaker labels (mapping precision and recall on the hand-checked
 list, persons and labels of the corpus, person views); the web API under load (with the CLI-vs-API
-consistency check); growth at ×1, ×2, ×4. ``--scale 16`` adds a ×16 growth point and the scale
-figures of issue #12 (see :mod:`bench.scale`) at ×1, ×4 and ×16. A section that fails is reported
-in the notes and the run goes on.
+consistency check); growth at ×1, ×2, ×4; office document extraction (throughput by kind, the
+library comparison). ``--scale 16`` adds a ×16 growth point and the scale figures of issue #12
+(see :mod:`bench.scale`) at ×1, ×4 and ×16. A section that fails is reported in the notes and
+the run goes on. ``--only extraction`` runs the extraction section alone and writes its JSON (to
+``--json`` or standard output), leaving docs/benchmarks.md alone.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from pathlib import Path
 
 from .measure import REPO
 
-QUICK = {"queries": 5, "repeats": 1, "cli_runs": 2, "load_seconds": 2.0, "compare": 5, "growth": "1,2"}
+QUICK = {"queries": 5, "repeats": 1, "cli_runs": 2, "load_seconds": 2.0, "compare": 5, "growth": "1,2",
+         "extraction_repeats": 1}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -58,9 +62,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="comma-separated: whoosh-jieba, sqlite, brute, tantivy (brute always runs as the oracle)")
     p.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a new temporary folder)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    p.add_argument("--only", choices=["extraction"], default=None,
+                   help="run one section alone and write its JSON (to --json, else standard output)")
+    p.add_argument("--extraction-repeats", type=int, default=None, metavar="N",
+                   help="passes over the office fixtures in the extraction section (default 3)")
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # shown in the report
-    defaults = {"queries": None, "repeats": 3, "cli_runs": 10, "load_seconds": 20.0, "compare": 20, "growth": "1,2,4"}
+    defaults = {"queries": None, "repeats": 3, "cli_runs": 10, "load_seconds": 20.0, "compare": 20, "growth": "1,2,4",
+                "extraction_repeats": 3}
     for key, value in (QUICK if args.quick else defaults).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -73,6 +82,17 @@ def log(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.only == "extraction":
+        from .extraction import measure_extraction
+
+        log("office document extraction")
+        data = json.dumps(measure_extraction(args.extraction_repeats).to_dict(), ensure_ascii=False, indent=1)
+        if args.json:
+            args.json.write_text(data + "\n", encoding="utf-8")
+            log(f"wrote {args.json}")
+        else:
+            print(data)
+        return 0
     started = time.perf_counter()
     # A scratch folder the harness creates is removed at the end; one given with --workdir is
     # the caller's and is only emptied of what the run created.
@@ -241,6 +261,11 @@ def run(args: argparse.Namespace, workdir: Path):
 
             results.growth.append(growth_point(results, corpus, factor, workdir, queries, args.repeats,
                                                scale if factor in scaled and factor > 1 else None))
+
+    with section(results, "office document extraction"):
+        from .extraction import measure_extraction
+
+        results.extraction = measure_extraction(args.extraction_repeats)
     return results
 
 

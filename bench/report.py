@@ -48,7 +48,7 @@ def render(r: Results) -> str:
         "",
     ]
     lines += (_header(r) + _targets(r) + _build(r) + _latency(r) + _cli(r) + _people(r) + _api(r) + _growth(r)
-              + _scale(r) + _notes(r))
+              + _scale(r) + _extraction(r) + _notes(r))
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -385,6 +385,14 @@ def _scale(r: Results) -> list[str]:
     return lines + [""]
 
 
+def _extraction(r: Results) -> list[str]:
+    if r.extraction is None:
+        return ["## Office document extraction", "", "Not measured in this run.", ""]
+    from .extraction import render as render_extraction
+
+    return render_extraction(r.extraction, _table)
+
+
 def _notes(r: Results) -> list[str]:
     lines = ["## Baselines: what each does and cannot express", ""]
     for run in r.baselines:
@@ -417,13 +425,15 @@ def summary_json(r: Results) -> dict:
         for run in r.baselines
     }
     sections = {"build": r.build, "add_one": r.add_one, "latency": r.engine_timing, "cli": r.cold, "api": r.api,
-                "growth": r.growth, "people": r.people}
+                "growth": r.growth, "people": r.people, "extraction": r.extraction}
     if r.people:
         out["people"] = {"precision": r.people.mapping.precision, "recall": r.people.mapping.recall,
                          "persons": r.people.persons, "labels": r.people.labels}
     if r.scale_factor:
         sections["scale"] = r.scale_points() or None
         out["scale"] = {f"x{p.factor}": _scale_json(p) for p in r.scale_points()}
+    if r.extraction is not None:
+        out["extraction"] = r.extraction.to_dict()
     out["sections"] = {name: value is not None for name, value in sections.items()}
     return out
 

@@ -67,6 +67,7 @@ class Results:
     growth: list[GrowthPoint] | None = None
     scale_factor: int | None = None  # --scale N: the largest size the scale figures were measured at
     scale_x1: object | None = None  # bench.scale.ScalePoint of the main index
+    extraction: object | None = None  # bench.extraction.ExtractionResult
     harness_seconds: float = 0.0
     load_at_end: str = ""
     notes: list[str] = field(default_factory=list)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,8 @@ from whoosh.index import LockError
 
 from .errors import IndexLocked, IndexWriteError
 from .indexdir import META_FILE, check_index, dictionary_outdated, index_exists, open_index, open_or_create, write_meta
-from .paths import bundled_corpus_dir, bundled_source_name, is_transcript_name, readable_name
+from .paths import (bundled_corpus_dir, bundled_source_name, hash_file, is_documentation_name, is_transcript_name,
+                    readable_name)
 from .schema import MEETING, TurnCodec
 from .analysis import load_segmenter
 from .settings import Settings, settings_for
@@ -53,6 +53,8 @@ class IndexReport:
     unchanged: int = 0
     turns: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    #: files in scanned folders that hold no meeting record, by extension (".xlsx": 12)
+    ignored: dict[str, int] = field(default_factory=dict)
     rebuilt: bool = False
     seconds: float = 0.0
 
@@ -72,6 +74,9 @@ class IndexReport:
             )
         if self.skipped:
             line += f"; skipped {len(self.skipped)} files"
+        if self.ignored:
+            counts = sorted(self.ignored.items(), key=lambda kv: (-kv[1], kv[0]))
+            line += "; ignored " + ", ".join(f"{n} {suffix}" for suffix, n in counts)
         return f"{line} ({self.seconds:.1f} s)."
 
 
@@ -89,12 +94,38 @@ def _display_path(root_given: str, root: Path, path: Path) -> str:
     return readable_name(os.path.join(root_given, path.relative_to(root).as_posix()))
 
 
-def scan(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[Path], list[Skipped]]:
-    """Files to index under ``paths`` as (path, display path), the scanned folders, and
-    unreadable entries. Folders are walked without following symlinked folders (no loops)."""
-    files: list[tuple[Path, str]] = []
-    folders: list[Path] = []
-    problems: list[Skipped] = []
+@dataclass
+class ScanResult:
+    """What a scan found: files to index as (path, display path), the folders walked, entries
+    that could not be read, and files ignored as holding no record (count by extension)."""
+
+    files: list[tuple[Path, str]] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)
+    problems: list[Skipped] = field(default_factory=list)
+    ignored: dict[str, int] = field(default_factory=dict)
+
+    def __iter__(self):
+        """Unpacks as ``files, folders, problems`` (what scan() returned before it counted
+        ignored files)."""
+        return iter((self.files, self.folders, self.problems))
+
+
+def _wanted(path: Path) -> bool:
+    """Whether a file met in a folder is read: by its extension, or else by its first bytes
+    (a record saved without, or with a wrong, extension). Only files with an unknown extension
+    are opened here, so re-checking a folder of transcripts costs no extra reads."""
+    if is_transcript_name(path):
+        return True
+    from .documents.sniff import OFFICE_KINDS, file_kind
+
+    return file_kind(path, path.suffix.lower()) in OFFICE_KINDS
+
+
+def scan(paths: Iterable[str | Path]) -> ScanResult:
+    """Files to index under ``paths`` (see :class:`ScanResult`). Folders are walked without
+    following symlinked folders (no loops); a file named on its own is always read."""
+    result = ScanResult()
+    files, folders, problems = result.files, result.folders, result.problems
     seen: set[Path] = set()
     for given in paths:
         given_str = str(given)
@@ -116,22 +147,15 @@ def scan(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[Path
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 path = Path(folder) / name
-                if is_transcript_name(path) and path not in seen:
+                if path in seen or is_documentation_name(path):
+                    continue
+                if _wanted(path):
                     seen.add(path)
                     files.append((path, _display_path(given_str, root, path)))
-    return files, folders, problems
-
-
-def _hash_file(path: Path) -> str:
-    # Non-blocking open: a FIFO named like a transcript must not hang the run.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"not a regular file: {path}")
-        digest = hashlib.sha256()
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+                else:
+                    suffix = readable_name(path.suffix.lower()) or "(no extension)"
+                    result.ignored[suffix] = result.ignored.get(suffix, 0) + 1
+    return result
 
 
 _ID_UNSAFE = re.compile(r"[\s/\\?#%&+\x00-\x1f\x7f-\x9f]+")
@@ -179,8 +203,10 @@ def build_index(
     :param progress: show a progress bar on stderr.
     :param wait: seconds to wait for another indexer's lock before giving up.
     :param on_skip: called with each file that cannot be indexed, as it happens.
-    :param settings: the size limit and user dictionaries (default: :class:`Settings` defaults).
-    :returns: what was done; unreadable files are listed in ``report.skipped``.
+    :param settings: the size limits, the office-document limits and LibreOffice, and the user
+        dictionaries (default: :class:`Settings` defaults).
+    :returns: what was done; unreadable files are listed in ``report.skipped``, files in the
+        folders that hold no meeting record are counted by extension in ``report.ignored``.
     :raises IndexLocked: another indexer is writing. :raises IndexWriteError: the index could not
         be written; the previous index is unchanged.
     """
@@ -194,10 +220,12 @@ def build_index(
         if on_skip:
             on_skip(item)
 
-    files, folders, problems = scan(list(paths) if paths else [bundled_corpus_dir()])
-    for problem in problems:
+    found = scan(list(paths) if paths else [bundled_corpus_dir()])
+    files, folders = found.files, found.folders
+    for problem in found.problems:
         skip(problem)
     report.scanned = len(files)
+    report.ignored = found.ignored
     writer, fresh = _open_writer(index_dir, wait, settings)
     rebuild = rebuild or fresh
     try:
@@ -281,7 +309,7 @@ def _plan(writer, files, folders, rebuild, report):
         if key in present:
             continue  # a second path (a symlink) to a file already planned
         try:
-            digest = _hash_file(path)
+            digest = hash_file(path)
             size = path.stat().st_size
         except OSError:
             # Unreadable now: let the job read it again and report why, path and all.
@@ -343,6 +371,8 @@ class _JobRun:
         total_bytes = sum(j.size for j in jobs)
         workers = workers if workers is not None else _default_workers()
         try:
+            if not jobs:
+                return []  # nothing to index: do not load the dictionaries (0.7 s) for nothing
             if workers <= 1 or len(jobs) < 2 or total_bytes < PARALLEL_MIN_BYTES:
                 segmenter = load_segmenter(settings.analysis.user_dictionaries)
                 index_jobs(sink, jobs, self.on_result, indexing=settings.indexing, segmenter=segmenter)

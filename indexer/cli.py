@@ -188,7 +188,7 @@ def main() -> None:
 @click.option("--notify", is_flag=True, help="Then send the alerts of the watches (as 'alerts send'), if indexing succeeded.")
 @handle_errors
 def index(paths, index_dir, rebuild, strict, workers, wait, quiet, notify) -> None:
-    """Index transcripts in PATHS (files or folders; default: the bundled corpus)."""
+    """Index meeting records in PATHS (files or folders; default: the bundled corpus)."""
     from .build import build_index
     from .indexdir import dictionary_outdated, index_exists
 
@@ -305,7 +305,8 @@ def search(query, index_dir, limit, page, speaker, since, until, sort, as_json, 
     click.echo(f"{result.total} turns in {result.meetings} meetings")
     for hit in result.hits:
         click.echo("")
-        click.echo(f"{hit.date or '(no date)'}  {hit.title}  [{hit.meeting_id} #{hit.turn}]")
+        on_page = f", page {hit.page}" if hit.page else ""
+        click.echo(f"{hit.date or '(no date)'}  {hit.title}  [{hit.meeting_id} #{hit.turn}{on_page}]")
         click.echo(f"  {_who(hit.speaker, hit.person)}: {_terminal_snippet(hit.snippet)}")
     if limit and result.total > page * limit:
         pages = -(-result.total // limit)
@@ -333,6 +334,7 @@ def show(meeting_id, index_dir, as_json) -> None:
         ("Chair", meeting.chair),
         ("Recorder", meeting.recorder),
         ("Source", meeting.source),
+        ("Format", meeting.format),
     ):
         if value:
             click.echo(f"{label}: {value}")
@@ -341,7 +343,8 @@ def show(meeting_id, index_dir, as_json) -> None:
         if turn.section and turn.section != section:
             section = turn.section
             click.echo(f"\n== {section}")
-        click.echo(f"\n[{turn.turn}] {_who(turn.speaker, turn.person)}")
+        page = f"  (page {turn.page})" if turn.page else ""
+        click.echo(f"\n[{turn.turn}] {_who(turn.speaker, turn.person)}{page}")
         click.echo(turn.text)
 
 

@@ -32,6 +32,10 @@ class MeetingNotFound(CivicSearchError):
     """No meeting with the given id."""
 
 
+class SourceUnavailable(CivicSearchError):
+    """A meeting's original file is gone, or has changed since it was indexed."""
+
+
 class PersonNotFound(CivicSearchError):
     """No person of the given name in the index."""
 

@@ -15,10 +15,10 @@ import html
 from typing import IO, Iterable
 from urllib.parse import quote
 
-from .results import Occurrence
+from .results import Occurrence, without_unknown_page
 
 #: The columns, in order (also the keys of each row).
-COLUMNS = ("meeting_id", "title", "date", "speaker", "person", "turn", "left", "match", "right", "link")
+COLUMNS = ("meeting_id", "title", "date", "speaker", "person", "turn", "page", "left", "match", "right", "link")
 CONTEXT_WIDTH = 30
 FILTER_ONLY_LENGTH = 60
 #: Cells starting with these could run as formulas in a spreadsheet; they get a leading "'".
@@ -51,26 +51,28 @@ def export_rows(result_set, base_url: str = "", sort: str = "relevance") -> list
             # breaks shown as spaces, as in contexts().
             left, match, right = "", "", html.unescape(hit.snippet)[:FILTER_ONLY_LENGTH]
         occ = Occurrence(hit.meeting_id, hit.title, hit.date, hit.speaker, hit.person, hit.turn, left, match, right,
-                         hit.source)
+                         hit.source, hit.page)
         rows.append(row(occ, meeting_link(base_url, hit.meeting_id, result_set.query, hit.turn)))
     return rows
 
 
 def row(occurrence: Occurrence, link: str) -> dict:
     """The row of :data:`COLUMNS` for one occurrence (or a hit's first match) and its link: the
-    one row shape of every export, ``kwic`` and ``search --csv``."""
-    return {
+    one row shape of every export, ``kwic`` and ``search --csv``. ``page`` (where the turn starts)
+    is there only for paged formats (PDF); CSV writes an empty cell for the others."""
+    return without_unknown_page({
         "meeting_id": occurrence.meeting_id,
         "title": occurrence.title,
         "date": occurrence.date,
         "speaker": occurrence.speaker,
         "person": occurrence.person,
         "turn": occurrence.turn,
+        "page": occurrence.page,
         "left": occurrence.left,
         "match": occurrence.match,
         "right": occurrence.right,
         "link": link,
-    }
+    })
 
 
 def _cell(value):

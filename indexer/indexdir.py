@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -99,7 +100,16 @@ def dictionary_outdated(index_dir: Path, user_dictionaries: Sequence[str] = ()) 
 
 def index_exists(index_dir: Path) -> bool:
     """True when ``index_dir`` holds an index (of any version)."""
-    return Path(index_dir).is_dir() and whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME)
+    if not Path(index_dir).is_dir():
+        return False
+    for attempt in range(4):
+        try:
+            return whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME)
+        except FileNotFoundError:
+            # A commit deleted the generation being read (its TOC) between listing and opening
+            # it: look again, as opening a snapshot does.
+            time.sleep(0.02 * (attempt + 1))
+    return whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME)
 
 
 def check_index(index_dir: Path) -> None:

@@ -101,10 +101,12 @@ def _title_and_date(heading: str | None, name: str) -> tuple[str, str]:
 
 def _speaker_heading(level: int, content: str) -> tuple[str, str] | None:
     """(label, speech on the heading line) when the heading starts a turn, else None."""
+    # Markup off first: "唐鳳：<p>" ends with a colon once its tag is gone.
+    content = strip_inline(content).strip()
     has_colon = bool(_COLON_END.search(content))
     if level != 3 and not (level == 2 and has_colon):
         return None
-    label = " ".join(strip_inline(_COLON_END.sub("", content)).split())  # "唐鳳 " == "唐鳳"
+    label = " ".join(_COLON_END.sub("", content).split())  # "唐鳳 " == "唐鳳"
     for colon in ("：", ":"):
         role, sep, rest = label.partition(colon)
         rest = rest.strip()

@@ -4,16 +4,23 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
 import re
+import stat
 from pathlib import Path
 
 from .errors import CorpusMissing
 
 #: File names that document a corpus folder rather than hold a transcript.
 DOCUMENT_NAMES = frozenset({"readme", "sources", "license", "licence", "manifest", "changelog"})
-TRANSCRIPT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm"})
+#: Extensions read without looking inside first (the content still decides how a file is read).
+TRANSCRIPT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".odt", ".docx", ".doc", ".pdf"})
 
 
+# Cached: a folder scan asks once per file, and the package does not move while it runs.
+@functools.lru_cache(maxsize=1)
 def bundled_corpus_dir() -> Path:
     """The sample transcripts shipped with the package.
 
@@ -32,12 +39,17 @@ def bundled_source_name(path: Path) -> str:
     return "corpus/" + path.relative_to(bundled_corpus_dir()).as_posix()
 
 
-def is_transcript_name(path: Path) -> bool:
-    """True for files that may hold a transcript (by suffix; docs and hidden files excluded)."""
+def is_documentation_name(path: Path) -> bool:
+    """True for files a folder scan passes over without a word: hidden files, editor backups
+    and the corpus's own documentation (README, SOURCES, LICENSE, MANIFEST, CHANGELOG)."""
     name = path.name
-    if name.startswith(".") or name.endswith("~"):
-        return False
-    if path.stem.lower() in DOCUMENT_NAMES:
+    return name.startswith(".") or name.endswith("~") or path.stem.lower() in DOCUMENT_NAMES
+
+
+def is_transcript_name(path: Path) -> bool:
+    """True for files that may hold a transcript by their extension (docs and hidden files
+    excluded). Files with other extensions are recognised by content (see indexer.build.scan)."""
+    if is_documentation_name(path):
         return False
     return path.suffix.lower() in TRANSCRIPT_SUFFIXES
 
@@ -61,3 +73,26 @@ def readable_name(name: str) -> str:
                 part = raw.decode("utf-8", "replace")
         parts.append(part)
     return "".join(parts)
+
+
+def _blocks_of(path: str | Path):
+    """The bytes of a regular file, a MB at a time; OSError when it is not one."""
+    # Non-blocking open: a FIFO named like a transcript must not hang the run.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"not a regular file: {path}")
+        yield from iter(lambda: handle.read(1 << 20), b"")
+
+
+def hash_file(path: str | Path) -> str:
+    """sha256 of a file's bytes (what a meeting's content hash is); OSError if unreadable."""
+    digest = hashlib.sha256()
+    for block in _blocks_of(path):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def read_regular_file(path: str | Path) -> bytes:
+    """A regular file's bytes (OSError for a folder, FIFO or device, or if unreadable)."""
+    return b"".join(_blocks_of(path))

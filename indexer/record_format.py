@@ -123,7 +123,8 @@ def _paragraphs(cell: str) -> list[str]:
     return [p.strip() for p in html.unescape(cell).split("\n") if p.strip()]
 
 
-def _is_speaker(paragraph: str) -> str | None:
+def is_speaker(paragraph: str) -> str | None:
+    """The label when ``paragraph`` is a speaker line (``臺北市資訊局/呂新科局長：``), else None."""
     m = _SPEAKER.match(paragraph)
     if (m and not _LIST_MARKER.match(paragraph) and not _QUESTION.match(paragraph)
             and not _LEAD_IN.search(m.group("label"))):
@@ -131,7 +132,7 @@ def _is_speaker(paragraph: str) -> str | None:
     return None
 
 
-def _is_heading(paragraph: str, cell: str) -> bool:
+def is_heading(paragraph: str, cell: str) -> bool:
     """A numbered question or agenda item outside the table: ``一、…？``, ``<p>二、…</p>``
     or a short ``壹、主席致詞`` (numbered points of a speech are long and end with 。)."""
     if not _QUESTION.match(paragraph):
@@ -147,7 +148,7 @@ def _is_column_header(line: str) -> bool:
             and all(len(c) <= 40 and not c.endswith(("：", ":")) for c in cells))
 
 
-def _split_header(lines: list[str]) -> tuple[list[str], dict, int, bool]:
+def split_header(lines: list[str]) -> tuple[list[str], dict, int, bool]:
     """Title lines, header fields, index of the first body line, and whether the body is a
     two-column table (a column header row, or a first row of ``<p>`` cells)."""
     title: list[str] = []
@@ -170,7 +171,7 @@ def _split_header(lines: list[str]) -> tuple[list[str], dict, int, bool]:
         stripped = line.strip()
         if (not seen_header and len(title) < 6 and "\t" not in line and "<" not in line
                 and len(stripped) <= 60 and not stripped.endswith(_SENTENCE_END[:5])
-                and _is_speaker(stripped) is None and not _QUESTION.match(stripped)):
+                and is_speaker(stripped) is None and not _QUESTION.match(stripped)):
             title.append(stripped)
             continue
         if _is_column_header(line):
@@ -180,33 +181,52 @@ def _split_header(lines: list[str]) -> tuple[list[str], dict, int, bool]:
         return title, fields, len(lines), False
 
 
-class _Turns:
-    """Collects raw turns; knows the current speaker, section and last paragraph."""
+class TurnCollector:
+    """Collects raw turns; knows the current speaker, section, last paragraph and page.
 
-    def __init__(self) -> None:
-        self.turns: list[tuple[str, str, str]] = []
+    ``join_breaks`` applies the page-break join to consecutive speech paragraphs (text records
+    and PDFs, whose paragraphs may be pieces of one broken by a page); ``joiner`` joins them
+    (plain concatenation for text records, as written; documents join Latin words with a space).
+    """
+
+    def __init__(self, join_breaks: bool = True, joiner=None) -> None:
+        self.turns: list[tuple[str, str, str, int | None]] = []
         self.label = ""
         self.section = ""
         self.paragraphs: list[str] = []
+        self.page: int | None = None
+        self.join_breaks = join_breaks
+        self.joiner = joiner or str.__add__
 
     def flush(self) -> None:
         if self.paragraphs:
-            self.turns.append((self.label, self.section, "\n".join(self.paragraphs)))
+            self.turns.append((self.label, self.section, "\n".join(self.paragraphs), self.page))
         self.paragraphs = []
+        self.page = None
 
-    def question(self, text: str) -> None:
+    def question(self, text: str, page: int | None = None) -> None:
         self.flush()
         self.label, self.section = "", text
-        self.turns.append(("", text, text))
+        self.turns.append(("", text, text, page))
 
-    def speaker(self, label: str) -> None:
+    def heading(self, text: str) -> None:
+        """A section heading that is not itself speech (documents' headings)."""
+        self.flush()
+        self.section = text
+
+    def speaker(self, label: str, page: int | None = None) -> None:
         self.flush()
         self.label = label
+        self.page = page
 
-    def speech(self, text: str) -> None:
+    def speech(self, text: str, page: int | None = None, join: bool | None = None) -> None:
         last = self.paragraphs[-1] if self.paragraphs else ""
-        if last and not last.endswith(_SENTENCE_END) and not _LIST_MARKER.match(text):
-            self.paragraphs[-1] = last + text  # a word broken across a page break
+        if self.page is None:
+            self.page = page
+        if join is None:
+            join = self.join_breaks
+        if join and last and not last.endswith(_SENTENCE_END) and not _LIST_MARKER.match(text):
+            self.paragraphs[-1] = self.joiner(last, text)  # a word broken across a page break
         else:
             self.paragraphs.append(text)
 
@@ -214,8 +234,8 @@ class _Turns:
 def parse(text: str, name: str) -> tuple[dict, list[tuple[str, str, str]]]:
     """Parse a plain-text record into (meeting fields, raw turns (label, section, text))."""
     lines = text.split("\n")
-    title_lines, header, body_start, table = _split_header(lines)
-    collector = _Turns()
+    title_lines, header, body_start, table = split_header(lines)
+    collector = TurnCollector()
     for line in lines[body_start:]:
         if not line.strip():
             continue
@@ -226,25 +246,33 @@ def parse(text: str, name: str) -> tuple[dict, list[tuple[str, str, str]]]:
             cells = [(line.replace("\t", " "), False)]  # a tab inside prose
         for cell, is_left in cells:
             for paragraph in _paragraphs(cell):
-                label = _is_speaker(paragraph)
-                if is_left or (label is None and _is_heading(paragraph, cell)):
+                label = is_speaker(paragraph)
+                if is_left or (label is None and is_heading(paragraph, cell)):
                     collector.question(paragraph)
                 elif label is not None:
                     collector.speaker(label)
                 else:
                     collector.speech(paragraph)
     collector.flush()
+    return meeting_fields(title_lines, header, name), [turn[:3] for turn in collector.turns]
 
-    title = (" ".join(title_lines) or header.get("title", "")
+
+def meeting_fields(title_lines: list[str], header: dict, name: str, fallback_title: str = "") -> dict:
+    """Title, date, time, location, chair and recorder from the title lines and header table.
+
+    The title is the title lines, else the 會議名稱 row, else ``fallback_title`` (a document's
+    metadata title), else the file name without its extension. The date comes from the header,
+    else the file name, else the title.
+    """
+    title = (" ".join(title_lines) or header.get("title", "") or fallback_title
              or re.sub(r"\.[A-Za-z0-9]{1,8}$", "", name))
     raw_date = header.get("date", "")
     date = (parse_date(raw_date) or parse_date(header.get("time", ""))
             or _name_date(name) or parse_date(title))
     time = parse_time(header.get("time", "")) or parse_time(raw_date)
-    fields = {"title": title, "date": date, "time": time,
-              "location": header.get("location", ""), "chair": header.get("chair", ""),
-              "recorder": header.get("recorder", "")}
-    return fields, collector.turns
+    return {"title": title, "date": date, "time": time,
+            "location": header.get("location", ""), "chair": header.get("chair", ""),
+            "recorder": header.get("recorder", "")}
 
 
 def _name_date(name: str) -> str:

@@ -5,7 +5,9 @@ Vocabulary
 hit
     A turn that matches the query: meeting id, turn ordinal, meeting title and date, speaker
     (the label as written), the person behind it ("" when the label names nobody; see
-    :mod:`indexer.people`), relevance score, snippet and source path.
+    :mod:`indexer.people`), relevance score, snippet and source path; for a paged format (PDF)
+    also the page the turn starts on (``page``, 1-based; None, and absent from JSON, for other
+    formats).
 snippet
     HTML-escaped original text around the first match, each match of a query term (the whole
     term, never stray characters) wrapped in ``<mark>``.
@@ -34,10 +36,18 @@ class Hit:
     score: float
     snippet: str
     source: str
+    page: int | None = None
 
     def to_dict(self) -> dict:
-        """The hit's object in ``search --json`` and ``/api/search``."""
-        return asdict(self)
+        """The hit's object in ``search --json`` and ``/api/search`` (``page`` only where known)."""
+        return without_unknown_page(asdict(self))
+
+
+def without_unknown_page(row: dict) -> dict:
+    """``row`` without its ``page`` key when the page is unknown (formats without pages)."""
+    if row.get("page") is None:
+        row.pop("page", None)
+    return row
 
 
 @dataclass
@@ -111,10 +121,12 @@ class Occurrence:
     match: str
     right: str
     source: str
+    page: int | None = None
 
     def to_dict(self) -> dict:
-        """All fields as a dict (see :func:`indexer.export.row` for the CSV/KWIC row)."""
-        return asdict(self)
+        """All fields as a dict, ``page`` only where known (see :func:`indexer.export.row` for the
+        CSV/KWIC row)."""
+        return without_unknown_page(asdict(self))
 
 
 @dataclass
@@ -160,6 +172,7 @@ class TurnRecord:
     section: str
     text: str
     person: str = ""
+    page: int | None = None
 
 
 @dataclass
@@ -175,6 +188,12 @@ class MeetingRecord:
     recorder: str
     source: str
     turns: list[TurnRecord]
+    format: str = ""
+
+    @property
+    def file_name(self) -> str:
+        """The source file's name without its folders (what pages show)."""
+        return self.source.replace("\\", "/").rsplit("/", 1)[-1]
 
     def to_dict(self) -> dict:
         """The object ``civic-search show --json`` prints and ``/api/meetings/<id>`` returns."""
@@ -187,7 +206,9 @@ class MeetingRecord:
             "chair": self.chair,
             "recorder": self.recorder,
             "source": self.source,
-            "turns": [{"turn": t.turn, "speaker": t.speaker, "person": t.person, "section": t.section, "text": t.text}
+            "format": self.format,
+            "turns": [without_unknown_page({"turn": t.turn, "speaker": t.speaker, "person": t.person,
+                                            "section": t.section, "text": t.text, "page": t.page})
                       for t in self.turns],
         }
 
@@ -198,6 +219,33 @@ class MeetingRecord:
             if turn.speaker:
                 counts[turn.speaker] = counts.get(turn.speaker, 0) + 1
         return counts
+
+
+#: Media types of the original files, by the kind they were read as.
+MEDIA_TYPES = {
+    "pdf": "application/pdf",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "doc": "application/msword",
+    "html": "text/html",
+    "md": "text/markdown",
+    "txt": "text/plain",
+}
+
+
+@dataclass
+class SourceFile:
+    """The original file of an indexed meeting: its bytes, checked against the content hash
+    recorded when it was indexed (read once, so what is checked is what is served)."""
+
+    meeting_id: str
+    name: str  # the file name as indexed, without folders
+    format: str
+    data: bytes = field(repr=False)
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES.get(self.format, "application/octet-stream")
 
 
 @dataclass

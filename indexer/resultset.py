@@ -131,6 +131,7 @@ class ResultSet:
             score=round(score, 2),
             snippet=make_snippet(snap.text(g), self.terms),
             source=info.source,
+            page=snap.page(g),
         )
 
     def _hits(self, rows: np.ndarray) -> list[Hit]:
@@ -212,7 +213,7 @@ class ResultSet:
         snap = self.snap
         info = snap.info(g)
         return Occurrence(info.meeting_id, info.title, info.date, snap.speaker(g), self.person(g), snap.turn(g),
-                          left, match, right, info.source)
+                          left, match, right, info.source, snap.page(g))
 
     def occurrences(self, *, width: int = DEFAULT_WIDTH, sort: str = "date") -> list[Occurrence]:
         """Every occurrence of every query term in the matching turns (keyword in context).

@@ -26,7 +26,7 @@ from .codec import TurnCodec
 __all__ = ["SCHEMA_VERSION", "TURN", "MEETING", "INDEX_NAME", "GramsField", "WordsField", "TurnCodec", "make_schema"]
 
 #: Bumped whenever the schema or the analysis changes in a way that needs a rebuild.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 TURN = "turn"
 MEETING = "meeting"
@@ -112,4 +112,5 @@ def make_schema() -> Schema:
         chair=STORED(),
         recorder=STORED(),
         turn_count=STORED(),
+        format=STORED(),  # the kind the file was read as: md, txt, odt, docx, doc, pdf, html
     )

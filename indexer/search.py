@@ -17,6 +17,7 @@ Evaluation lives in :mod:`indexer.evaluate`, the opened index in :mod:`indexer.s
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -26,13 +27,14 @@ from pathlib import Path
 from typing import Iterator
 
 from .analysis import fold
-from .errors import IndexOutdated, MeetingNotFound
+from .errors import IndexOutdated, MeetingNotFound, SourceUnavailable
 from .evaluate import Evaluator
 from .indexdir import check_index
 from .options import MAX_LIMIT, SORTS
+from .paths import read_regular_file
 from .people import PersonDirectory, PersonList, load_person_list
 from .query import Node, build_query
-from .results import IndexStats, MeetingRecord, SearchPage, TurnRecord
+from .results import IndexStats, MeetingRecord, SearchPage, SourceFile, TurnRecord
 from .resultset import ResultSet, check_paging
 from .settings import Settings, settings_for
 from .snapshot import Snapshot
@@ -250,6 +252,7 @@ class SearchEngine:
                 organisation=fields.get("organisation", ""),
                 section=fields.get("section", ""),
                 text=snap.text(g),
+                page=snap.page(g),
                 person=people.person_of(snap.speaker(g), meeting_id),
             )
             for g in sorted(docs, key=snap.turn)
@@ -265,7 +268,33 @@ class SearchEngine:
             recorder=stored.get("recorder", ""),
             source=stored.get("source", ""),
             turns=turns,
+            format=stored.get("format", ""),
         )
+
+    def source_file(self, meeting_id: str) -> SourceFile:
+        """The original file of meeting ``meeting_id``, as it was when indexed.
+
+        The path comes from the index (the meeting's own record), never from the caller. Raises
+        MeetingNotFound for an unknown id and SourceUnavailable when the file is gone or its
+        content hash no longer matches the one indexed.
+        """
+        with self._use() as snap:
+            if meeting_id not in snap.meeting_docnum:
+                raise MeetingNotFound(f"no meeting with id '{meeting_id}'")
+            with snap.io_lock:
+                stored = snap.reader.stored_fields(snap.meeting_docnum[meeting_id])
+        path = stored.get("path_key", "")
+        try:
+            data = read_regular_file(path)
+        except OSError as err:
+            raise SourceUnavailable(f"the original file of '{meeting_id}' is no longer there "
+                                    f"({err.strerror or err})") from None
+        if hashlib.sha256(data).hexdigest() != stored.get("content_hash"):
+            raise SourceUnavailable(f"the original file of '{meeting_id}' has changed since it was "
+                                    "indexed; index it again")
+        source = stored.get("source", "")
+        name = source.replace("\\", "/").rsplit("/", 1)[-1] or os.path.basename(path)
+        return SourceFile(meeting_id, name, stored.get("format", ""), data)
 
     def meeting_versions(self) -> dict[str, str]:
         """Meeting id -> content hash of every indexed meeting (a changed file has a new hash)."""

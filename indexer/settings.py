@@ -26,6 +26,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ __all__ = [
     "AlertSettings",
     "AnalysisSettings",
     "IndexingSettings",
+    "OfficeSettings",
     "PeopleSettings",
     "QuerySettings",
     "Settings",
@@ -63,6 +65,9 @@ _KEY_VARIABLES = {"INDEX_DIR": ENV_INDEX}
 #: Variables holding a list of paths (``os.pathsep`` between them); a list in a file joins so.
 _PATH_LISTS = (ENV_USER_DICT, ENV_ALIASES, ENV_PEOPLE)
 
+#: The Debian package that provides ``soffice`` without a desktop (named in skip reasons).
+LIBREOFFICE_PACKAGE = "libreoffice-writer-nogui"
+
 #: Files larger than this are refused (the largest real transcript is about 0.2 MB; parsing
 #: takes about 7 bytes of memory per byte of file, indexing about 12).
 MAX_FILE_MB = 20.0
@@ -73,11 +78,66 @@ def _paths(value: str | None) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class OfficeSettings:
+    """Limits and tools for office documents (read once at the edge, passed down).
+
+    ``soffice`` is the LibreOffice command (a name looked up on ``search_path``, or a path);
+    None or "" means .doc files are skipped. ``search_path`` is the PATH to look it up on (None:
+    the process's own, as a subprocess would).
+    """
+
+    soffice: str | None = "soffice"
+    search_path: str | None = None
+    convert_timeout: float = 120.0
+    max_unpacked_mb: float = 256.0
+    max_members: int = 10_000
+    max_pages: int = 2_000
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "OfficeSettings":
+        """Settings from ``CIVIC_SEARCH_SOFFICE`` (command or path; ``none`` to disable),
+        ``CIVIC_SEARCH_SOFFICE_TIMEOUT`` (seconds), ``CIVIC_SEARCH_MAX_UNPACKED_MB`` and
+        ``CIVIC_SEARCH_MAX_PAGES``; invalid numbers keep the defaults."""
+        defaults = cls()
+        command = environ.get("CIVIC_SEARCH_SOFFICE", "").strip()
+        return cls(
+            soffice=None if command.lower() == "none" else (command or defaults.soffice),
+            # None (the process's PATH) unless the mapping has one: Settings passes only the
+            # CIVIC_SEARCH_ variables.
+            search_path=environ.get("PATH"),
+            convert_timeout=_number(environ, "CIVIC_SEARCH_SOFFICE_TIMEOUT", defaults.convert_timeout),
+            max_unpacked_mb=_number(environ, "CIVIC_SEARCH_MAX_UNPACKED_MB", defaults.max_unpacked_mb),
+            max_pages=int(_number(environ, "CIVIC_SEARCH_MAX_PAGES", defaults.max_pages)),
+        )
+
+    @property
+    def max_unpacked_bytes(self) -> int:
+        """The unpacked-size limit of an ODT or DOCX package in bytes."""
+        return int(self.max_unpacked_mb * 2**20)
+
+    def soffice_path(self) -> str | None:
+        """The LibreOffice executable, or None when it is not installed."""
+        if not self.soffice:
+            return None
+        return shutil.which(self.soffice, path=self.search_path)
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        value = float(environ.get(name) or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+@dataclass(frozen=True)
 class IndexingSettings:
     """How files are read for indexing."""
 
     #: Files larger than this many MB are skipped with that reason (``$CIVIC_SEARCH_MAX_FILE_MB``).
     max_file_mb: float = MAX_FILE_MB
+    #: Limits for office documents, and where LibreOffice is (``.doc``).
+    office: OfficeSettings = field(default_factory=OfficeSettings)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "IndexingSettings":
@@ -86,7 +146,8 @@ class IndexingSettings:
             megabytes = float(environ.get(ENV_MAX_FILE_MB) or MAX_FILE_MB)
         except ValueError:
             megabytes = MAX_FILE_MB
-        return cls(max_file_mb=megabytes if megabytes > 0 else MAX_FILE_MB)
+        return cls(max_file_mb=megabytes if megabytes > 0 else MAX_FILE_MB,
+                   office=OfficeSettings.from_environ(environ))
 
     @property
     def max_file_bytes(self) -> int:

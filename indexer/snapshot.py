@@ -156,6 +156,7 @@ class Snapshot:
         self.speakers = _Column(lambda g: self.labels[int(self.speaker_of[g])])
         self.turns = _Column(lambda g: int(self.turn_of[g]))
         self.lengths = _Column(lambda g: int(self.length_of[g]))
+        self.pages = _Column(lambda g: int(self.page_of[g]))  # 0 where the format has no pages
         self.users = 0
         self.retired = False
 
@@ -167,18 +168,20 @@ class Snapshot:
         if len(self.segments) == 1:  # the store's own arrays, mapped: no copy
             view = self.segments[0].view
             self.meeting_of, self.turn_of, self.speaker_of = view.meeting, view.turn, view.speaker
-            self.length_of = view.length
+            self.length_of, self.page_of = view.length, view.page
         else:
             self.meeting_of = np.zeros(size, np.int32)
             self.turn_of = np.full(size, -1, np.int32)
             self.speaker_of = np.zeros(size, np.int32)
             self.length_of = np.zeros(size, np.uint32)
+            self.page_of = np.zeros(size, np.uint32)
             for seg in self.segments:
                 part = slice(seg.offset, seg.offset + seg.size)
                 self.meeting_of[part] = seg.view.meeting.astype(np.int32) + seg.slot_base
                 self.turn_of[part] = seg.view.turn
                 self.speaker_of[part] = seg.label_map[seg.view.speaker]
                 self.length_of[part] = seg.view.length
+                self.page_of[part] = seg.view.page
                 seg.view.release_columns()  # copied: the mapped pages are not needed any more
         self.live_mask = self.turn_of >= 0
         meeting_docs = np.flatnonzero(~self.live_mask)
@@ -234,6 +237,10 @@ class Snapshot:
 
     def turn(self, g: int) -> int:
         return int(self.turn_of[g])
+
+    def page(self, g: int) -> int | None:
+        """The page turn ``g`` starts on (None where the format has no pages)."""
+        return int(self.page_of[g]) or None
 
     def text(self, g: int) -> str:
         """The original text of document ``g`` (decoded from its segment's store)."""

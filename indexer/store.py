@@ -9,8 +9,9 @@ committed segment always has its store. It holds, in the segment's document orde
   not O(turns) or O(text);
 - per document, typed arrays (little-endian, 8-byte aligned, read through a memory map without
   copying): meeting (index into the meeting table), turn ordinal (-1 for a meeting document),
-  speaker (index into the label table), folded length in characters (for BM25), and the byte
-  offsets of the folded and the original texts;
+  speaker (index into the label table), folded length in characters (for BM25), the page the
+  turn starts on (0 where the format has no pages), and the byte offsets of the folded and the
+  original texts;
 - the folded texts, which searching verifies candidates against, as one UTF-8 blob: a candidate
   is counted with ``bytes.count`` on its slice of the map, never decoded (UTF-8 is
   self-synchronising, so a byte match is a character match and the count is ``str.count``'s);
@@ -42,14 +43,15 @@ from .errors import IndexOutdated
 from .fileio import RangeReader
 from .schema import MEETING, TURN
 
-STORE_VERSION = 5
+STORE_VERSION = 6
 SIDECAR_EXT = ".turns"
 _MAGIC = b"CSTS"
 _HEADER = struct.Struct("<4sQ")
 #: Texts are buffered in memory up to this size, then in a temporary file in the index folder.
 SPOOL_BYTES = 16 * 1024 * 1024
 #: The per-document arrays: name -> array typecode while writing, numpy dtype when reading.
-COLUMNS = {"meeting": ("I", "<u4"), "turn": ("i", "<i4"), "speaker": ("I", "<u4"), "length": ("I", "<u4")}
+COLUMNS = {"meeting": ("I", "<u4"), "turn": ("i", "<i4"), "speaker": ("I", "<u4"), "length": ("I", "<u4"),
+           "page": ("I", "<u4")}
 OFFSETS = ("folded_offsets", "text_offsets")
 #: Candidates are verified in chunks of at most this much of the folded blob; a chunk's pages
 #: are released after it.
@@ -98,12 +100,14 @@ class SegmentStore:
             self.speakers.append(label)
         return number
 
-    def _append(self, meeting: int, turn: int, speaker: int, length: int, folded: bytes, text: bytes) -> None:
+    def _append(self, meeting: int, turn: int, speaker: int, length: int, page: int, folded: bytes,
+                text: bytes) -> None:
         columns = self.columns
         columns["meeting"].append(meeting)
         columns["turn"].append(turn)
         columns["speaker"].append(speaker)
         columns["length"].append(length)
+        columns["page"].append(page)
         self._folded.write(folded)
         self._texts.write(text)
         self.folded_offsets.append(self.folded_offsets[-1] + len(folded))
@@ -115,10 +119,10 @@ class SegmentStore:
                            fields.get("source", ""))
         meeting = self._meeting(info)
         if fields.get("kind", TURN) == MEETING:
-            self._append(meeting, -1, self._speaker(""), 0, b"", b"")
+            self._append(meeting, -1, self._speaker(""), 0, 0, b"", b"")
         else:
             self._append(meeting, int(fields["turn"]), self._speaker(fields.get("speaker", "")), len(folded),
-                         folded.encode("utf-8", "surrogatepass"),
+                         fields.get("page") or 0, folded.encode("utf-8", "surrogatepass"),
                          fields.get("text", "").encode("utf-16-le", "surrogatepass"))
 
     def extend_live(self, view: "StoreView", live: list[int]) -> None:
@@ -127,7 +131,8 @@ class SegmentStore:
         speakers = [self._speaker(label) for label in view.speakers]
         for docnum in live:
             self._append(meetings[view.meeting[docnum]], int(view.turn[docnum]), speakers[view.speaker[docnum]],
-                         int(view.length[docnum]), view.folded_bytes(docnum), view.text_bytes(docnum))
+                         int(view.length[docnum]), int(view.page[docnum]), view.folded_bytes(docnum),
+                         view.text_bytes(docnum))
 
     def __len__(self) -> int:
         return len(self.columns["turn"])
@@ -154,6 +159,7 @@ class StoreView:
         self.turn: np.ndarray = arrays["turn"]
         self.speaker: np.ndarray = arrays["speaker"]
         self.length: np.ndarray = arrays["length"]
+        self.page: np.ndarray = arrays["page"]
         self.folded_offsets: np.ndarray = arrays["folded_offsets"]
         self.text_offsets: np.ndarray = arrays["text_offsets"]
         self._folded_start: int = header["folded"]
@@ -161,7 +167,7 @@ class StoreView:
 
     def release_columns(self) -> None:
         """Drop the mapped pages of the per-document columns (after they were copied)."""
-        columns = [self.meeting, self.turn, self.speaker, self.length]
+        columns = [self.meeting, self.turn, self.speaker, self.length, self.page]
         starts = [self._column_offsets[name] for name in COLUMNS]
         self._reader.release(min(starts), max(starts) + max(c.nbytes for c in columns))
 
@@ -301,7 +307,7 @@ def read_store(index_dir: str, segment) -> StoreView:
 def _check(view: StoreView, size: int, header: dict) -> None:
     """The arrays fit the document count and the blobs fit the file (cheap, O(1) checks)."""
     count = view.count
-    if not (len(view.meeting) == len(view.turn) == len(view.speaker) == len(view.length) == count):
+    if not (len(view.meeting) == len(view.turn) == len(view.speaker) == len(view.length) == len(view.page) == count):
         raise ValueError("turn store arrays do not match its document count")
     if len(view.folded_offsets) != count + 1 or len(view.text_offsets) != count + 1:
         raise ValueError("turn store offsets do not match its document count")

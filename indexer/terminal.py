@@ -74,7 +74,7 @@ def plural(n: int, word: str, words: str | None = None) -> str:
 
 def kwic_lines(rows: list[dict], style: Callable[[str], str] | None = None) -> list[str]:
     """One line per occurrence row: date, left context right-aligned so that the matches line up,
-    the match, the right context, the speaker, and ``meeting_id #turn``.
+    the match, the right context, the speaker, and ``meeting_id #turn`` (``, page N`` for PDFs).
 
     ``style`` decorates the match (colour on a terminal); alignment uses the plain text.
     """
@@ -94,7 +94,7 @@ def kwic_lines(rows: list[dict], style: Callable[[str], str] | None = None) -> l
             pad_right(date[i], widths[0]),
             pad_left(left[i], widths[1]) + " " + shown + " " + pad_right(right[i], widths[3]),
             pad_right(speaker[i], widths[4]),
-            f"{row['meeting_id']} #{row['turn']}",
+            f"{row['meeting_id']} #{row['turn']}" + (f", page {row['page']}" if row.get("page") else ""),
         ]
         lines.append("  ".join(cells).rstrip())
     return lines

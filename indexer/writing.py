@@ -56,6 +56,7 @@ def meeting_documents(meeting: Meeting, path_key: str, segmenter: Segmenter | No
         "chair": meeting.chair,
         "recorder": meeting.recorder,
         "turn_count": len(meeting.turns),
+        "format": meeting.format,
     }
     for turn in meeting.turns:
         yield {
@@ -70,6 +71,7 @@ def meeting_documents(meeting: Meeting, path_key: str, segmenter: Segmenter | No
             "organisation": turn.organisation,
             "section": turn.section,
             "text": turn.text,
+            "page": turn.page,
             "grams": fold(turn.text),
             "words": " ".join(segment_words(turn.text, segmenter)),
         }
@@ -170,7 +172,7 @@ def index_jobs(sink: Sink, jobs: list[Job], report: Callable[[FileResult], None]
     for job in jobs:
         try:
             meeting = read_transcript(job.path, meeting_id=job.meeting_id, source=job.source,
-                                      max_file_mb=indexing.max_file_mb)
+                                      max_file_mb=indexing.max_file_mb, office=indexing.office)
         except TranscriptError as err:
             report(Skipped(job.path, err.reason))
             continue

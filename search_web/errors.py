@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from indexer.errors import BadParameter, CivicSearchError, MeetingNotFound, QueryError
+from indexer.errors import BadParameter, CivicSearchError, MeetingNotFound, QueryError, SourceUnavailable
 
 from .helpers import query_error_message
 
@@ -61,6 +61,11 @@ def install_json_errors(bp: Blueprint) -> Blueprint:
     def meeting_not_found(err):
         return json_error(str(err), 404)
 
+    @bp.errorhandler(SourceUnavailable)
+    def source_unavailable(err):
+        current_app.logger.warning("source file unavailable: %s", err)
+        return json_error(str(err), 410)
+
     @bp.errorhandler(CivicSearchError)
     def service_error(err):
         _index_unavailable(err)
@@ -101,6 +106,11 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(MeetingNotFound)
     def meeting_not_found(err):
         return _error_page(404, "找不到這場會議", "這個會議編號不存在，可能已被移除或網址有誤。")
+
+    @app.errorhandler(SourceUnavailable)
+    def source_unavailable(err):
+        current_app.logger.warning("source file unavailable: %s", err)
+        return _error_page(410, "原始檔案無法提供", "這場會議的原始檔案已被移除，或在建立索引後被修改過；請重新建立索引。")
 
     @app.errorhandler(QueryError)
     def query_error(err):

@@ -1,4 +1,4 @@
-"""The HTML pages: search form, results, meeting transcript and embed.
+"""The HTML pages: search form, results, meeting transcript (and its original file) and embed.
 
 Every page has a JSON twin in :mod:`search_web.api` (``/search`` ↔ ``/api/search`` and
 ``/api/facets``, ``/meetings/<id>`` ↔ ``/api/meetings/<id>``), drawn from the same
@@ -8,9 +8,11 @@ Every page has a JSON twin in :mod:`search_web.api` (``/search`` ↔ ``/api/sear
 
 from __future__ import annotations
 
+import io
+
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, send_file
 
 from indexer.errors import QueryError
 from indexer.periods import UNKNOWN
@@ -114,8 +116,31 @@ def meeting(meeting_id: str):
         if turn.section:
             previous_section = turn.section
         turns.append({"turn": turn, "html": html, "section": section, "matches": count})
+    _mark_page_changes(turns)
     return render_template("meeting.html", meeting=record, turns=turns, q=params.q, error=error, matches=matches,
-                           speakers=record.speaker_turns())
+                           speakers=record.speaker_turns(), format_name=FORMAT_NAMES.get(record.format, record.format))
+
+
+#: How the meeting page names the format a record came from.
+FORMAT_NAMES = {"pdf": "PDF", "odt": "ODF 文字文件（.odt）", "docx": "Word 文件（.docx）",
+                "doc": "Word 97-2003 文件（.doc）", "html": "網頁（.html）", "md": "Markdown", "txt": "純文字"}
+
+
+def _mark_page_changes(turns: list[dict]) -> None:
+    """Give each turn that starts on a new page a page marker (paged formats only)."""
+    previous = None
+    for item in turns:
+        page = item["turn"].page
+        item["page_marker"] = page if page and page != previous else None
+        previous = page or previous
+
+
+@bp.get("/meetings/<meeting_id>/source")
+def meeting_source(meeting_id: str):
+    """Download the original file of an indexed meeting (the file as it was indexed)."""
+    source = get_engine().source_file(meeting_id)  # MeetingNotFound → 404, SourceUnavailable → 410
+    return send_file(io.BytesIO(source.data), mimetype=source.media_type, as_attachment=True,
+                     download_name=source.name, max_age=0)
 
 
 @bp.get("/embed")

@@ -375,3 +375,44 @@ def test_widget_on_an_intranet_page_passes_axe(axe, site, tabs, viewport: str):
     assert not problems, "\n".join([f"the embed.js widget at {viewport} width:", *problems])
     if viewport == "phone":
         assert not overflowing_elements(tab), overflowing_elements(tab)
+
+
+@pytest.fixture(scope="module")
+def office_site(tmp_path_factory):
+    """A server over an index of two PDFs (page markers, the original-file link), one of which
+    is then changed on disk (its download is the 410 page)."""
+    import shutil
+
+    from indexer import SearchEngine, build_index
+
+    office = Path(__file__).parent / "fixtures" / "office"
+    folder = tmp_path_factory.mktemp("office-records")
+    for name in ("seed.pdf", "running-headers.pdf"):
+        shutil.copy(office / name, folder / name)
+    index = tmp_path_factory.mktemp("office-index")
+    build_index([folder], index, workers=1)
+    (folder / "running-headers.pdf").write_bytes(b"changed since it was indexed")
+    engine = SearchEngine(index)
+    server = AppServer(create_app({"INDEX_DIR": str(index), "ENGINE": engine, "EMBED_ORIGINS": [], "URL_PREFIX": ""}))
+    yield server.url
+    server.close()
+    engine.close()
+
+
+OFFICE_PAGES = (
+    Page("meeting-pdf", "/meetings/seed?q=淨零排碳", shows=".transcript .page-marker"),
+    Page("error-410-source", "/meetings/running-headers/source", status=410),
+)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("entry", OFFICE_PAGES, ids=lambda entry: entry.name)
+def test_office_document_pages_pass_axe(axe, office_site, tabs, entry: Page, viewport: str):
+    tab = tabs(viewport)
+    response = tab.goto(office_site + entry.path)
+    assert response is not None and response.status == entry.status, (entry.path, response and response.status)
+    assert tab.locator(entry.shows).count(), f"{entry.path} no longer shows {entry.shows!r}"
+    problems = accessibility_problems(axe, tab)
+    assert not problems, "\n".join([f"{entry.path} at {viewport} width:", *problems])
+    if viewport == "phone":
+        assert not overflowing_elements(tab), (entry.path, "scrolls sideways", overflowing_elements(tab))

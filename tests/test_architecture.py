@@ -27,7 +27,9 @@ PACKAGES = ("indexer", "search_web")
 #: The layers, lowest first: a module imports only modules of its own layer or of lower layers.
 LAYERS = {
     "foundation": ["errors", "settings", "options", "paths", "periods", "listfiles"],
-    "parsing": ["cleaning", "labels", "transcripts", "markdown_format", "record_format"],
+    "parsing": ["cleaning", "labels", "decoding", "markdown_format", "record_format", "documents", "documents.blocks",
+                "documents.sniff", "documents.zipsafe", "documents.odt", "documents.docx", "documents.legacy",
+                "documents.html", "documents.pdf_page", "documents.pdf", "documents.reader", "transcripts"],
     "analysis": ["analysis", "query", "aliases", "people"],
     "index": ["schema", "fileio", "docsets", "codec", "store", "whoosh_adapter", "indexdir", "snapshot", "pool", "writing",
               "build"],
@@ -43,7 +45,7 @@ LAYERS = {
 READ_PATH = ["indexer.search", "indexer.explain", "indexer.research", "indexer.export"]
 WRITE_PATH = {
     "indexer.build", "indexer.writing", "indexer.pool", "indexer.transcripts", "indexer.markdown_format",
-    "indexer.record_format", "indexer.cleaning",
+    "indexer.record_format", "indexer.cleaning", "indexer.decoding", "indexer.documents",
 }
 #: The front ends' own libraries: the library below them never imports these.
 FRONT_END_LIBRARIES = ("flask", "werkzeug", "click", "waitress", "jinja2", "search_web")

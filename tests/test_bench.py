@@ -46,6 +46,8 @@ SECTIONS = [
     "## Command line in a new process",
     "## Web API under load",
     "## Growth",
+    "## Office document extraction",
+    "### Library comparison",
     "## Baselines: what each does and cannot express",
 ]
 

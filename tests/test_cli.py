@@ -80,6 +80,7 @@ def test_show(cli, fixture_corpus):
         "青年諮詢委員會\n"
         "Date: 2019-11-20\n"
         f"Source: {source}\n"
+        "Format: md\n"
         "\n[0] 張委員\n青年參與開放政府的管道還不夠多，希望可以增加線上討論。\n"
         "\n[1] 唐鳳\n我們會把討論紀錄公開，包括逐字稿，讓大家都能查詢。\n"
         '\n[2] 張委員\n另外，"開放 政府"這個詞在英文是 Open Government。\n'
@@ -89,6 +90,7 @@ def test_show(cli, fixture_corpus):
 def test_show_json(cli):
     data = json.loads(cli("show", "000_c33521a9eed413fa", "--json").stdout)
     assert data["date"] == "2022-09-05" and data["meeting_id"] == "000_c33521a9eed413fa"
+    assert data["format"] == "txt"
     assert data["turns"][1] == {
         "turn": 1,
         "speaker": "臺北市資訊局/呂新科局長",
@@ -192,7 +194,7 @@ def test_search_csv_has_bom_header_and_one_row_per_hit(cli):
 
     result = cli("search", "淨零排碳", "--csv")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == "\ufeffmeeting_id,title,date,speaker,person,turn,left,match,right,link"
+    assert result.stdout.splitlines()[0] == "\ufeffmeeting_id,title,date,speaker,person,turn,page,left,match,right,link"
     rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
     assert len(rows) == 4
     assert {r["match"] for r in rows} == {"淨零排碳"}

@@ -54,7 +54,7 @@ DAMAGED_LONG = (
 #: file name → the start of the reason it is skipped with
 SKIPPED = {
     "binary.md": "binary data",
-    "scan.txt": "binary data",
+    "scan.txt": "damaged PDF",  # a PDF by its content, whatever its name says
     "empty.md": "empty file",
     "blank.txt": "empty file",
     "no-speaker.md": "no speaker turns",

@@ -189,6 +189,7 @@ def test_occurrence_rows_one_per_occurrence(engine):
     expected = sum(fold(engine.meeting(r.meeting_id).turns[r.turn].text).count(fold("淨零排碳")) for r in result_set.page(limit=0).hits)
     assert len(rows) == expected == 13
     assert {r["match"] for r in rows} == {"淨零排碳"}
+    # "page" only for paged formats (PDF): none in this index
     assert list(rows[0]) == ["meeting_id", "title", "date", "speaker", "person", "turn", "left", "match", "right", "link"]
     assert (rows[0]["speaker"], rows[0]["person"]) == ("李小明（台北市政府資訊局）", "李小明")
 
@@ -288,7 +289,7 @@ def test_kwic_colour_keeps_alignment(index_dir):
 def test_kwic_csv_one_row_per_occurrence(cli):
     result = cli("kwic", "淨零排碳", "--csv", "--width", "4")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == "\ufeffmeeting_id,title,date,speaker,person,turn,left,match,right,link"
+    assert result.stdout.splitlines()[0] == "\ufeffmeeting_id,title,date,speaker,person,turn,page,left,match,right,link"
     rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
     assert len(rows) == 13
     assert rows[0] == {
@@ -298,6 +299,7 @@ def test_kwic_csv_one_row_per_occurrence(cli):
         "speaker": "李小明（台北市政府資訊局）",
         "person": "李小明",
         "turn": "0",
+        "page": "",
         "left": "台北的",
         "match": "淨零排碳",
         "right": "路徑需要",

@@ -288,8 +288,10 @@ def test_meeting_page_shows_the_whole_transcript(client, engine):
     text = response.get_data(as_text=True)
     page = Page(text)
     assert response.status_code == 200
-    for value in (record.title, record.date, record.time, record.location, record.chair, record.source):
+    for value in (record.title, record.date, record.time, record.location, record.chair, record.file_name):
         assert value and value in page.text
+    assert record.source.startswith("/") and record.source not in text  # the file's name, not the server's path
+    assert f"/meetings/{RECORD_ID}/source" in page.links("/source")
     for turn in record.turns:
         assert f'id="turn-{turn.turn}"' in text
         assert f"/meetings/{RECORD_ID}#turn-{turn.turn}" in page.links("#turn-")
@@ -379,7 +381,7 @@ def test_export_json(client, engine):
     data = json.loads(response.data)
     assert data["query"] == "淨零排碳" and data["total"] == 4 and data["meetings"] == 3
     assert len(data["rows"]) == 4
-    assert all(list(row) == list(COLUMNS) for row in data["rows"])
+    assert all(list(row) == [c for c in COLUMNS if c != "page"] for row in data["rows"])  # no PDF here
     assert data["rows"] == export_rows(engine.run("淨零排碳"), base_url="http://localhost")
 
 
