@@ -9,6 +9,7 @@ once per result set, so the search page's facets, timeline and speaker list shar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import cached_property
 
@@ -267,11 +268,12 @@ class ResultSet:
                 for p in sorted(found, key=names.__getitem__)]
 
     @cached_property
-    def _speaker_counts(self) -> list[SpeakerCount]:
+    def _speaker_counts(self):
         return speaker_counts(self.snap, self.people, self.docs, self.occurrence_array)
 
-    def by_speaker(self, limit: int | None = None) -> list[SpeakerCount]:
+    def by_speaker(self, limit: int | None = None) -> Sequence[SpeakerCount]:
         """Who said it: one row per person (with every label that names them) and one per label
-        that names nobody, ranked by occurrences, then turns, then name."""
+        that names nobody, ranked by occurrences, then turns, then name. The first ``limit``
+        (all when None or 0) as a list; all of them as a sequence whose rows are made when read."""
         ranked = self._speaker_counts
-        return list(ranked[:limit] if limit else ranked)
+        return ranked[:limit] if limit else ranked

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -25,16 +27,13 @@ _lock = threading.Lock()
 
 
 def speaker_counts(snap: Snapshot, people: PersonDirectory | None, docs: np.ndarray,
-                   occurrences: np.ndarray) -> list[SpeakerCount]:
+                   occurrences: np.ndarray) -> "SpeakerRanking":
     """Who said it, over sorted matching ``docs`` (with each one's ``occurrences``): one row per
     person (with every label that names them) and one per label that names nobody, ranked by
     occurrences, then turns, then name (the person, else the label)."""
     labels = snap.speaker_of[docs].astype(np.int64)
-    if people is not None:
-        column = snap.persons(people)
-        persons = column.person_of(docs)
-    else:
-        column, persons = None, np.full(len(docs), -1, np.int64)
+    column = snap.persons(people) if people is not None else None
+    persons = column.person_of(docs) if column is not None else np.full(len(docs), -1, np.int64)
     # A group per person, then one per label of the turns that name nobody.
     offset = len(column.keys) if column is not None else 0
     groups = np.where(persons >= 0, persons, offset + labels)
@@ -56,36 +55,70 @@ def speaker_counts(snap: Snapshot, people: PersonDirectory | None, docs: np.ndar
     # The first matching turn of each group names it (and gives a person's name as resolved).
     earliest = np.full(size, len(docs), np.int64)
     np.minimum.at(earliest, groups, np.arange(len(docs)))
-    label_turns = _label_turns(groups, labels, len(snap.labels))
-    rows = []
-    for group in found.tolist():
-        at = int(earliest[group])
-        person = column.names[int(column.name_of[docs[at]])] if group < offset else ""
-        by_label = sorted(((snap.labels[n], t) for n, t in label_turns[group]), key=lambda kv: (-kv[1], kv[0]))
-        rows.append((person, snap.labels[int(labels[at])], by_label, int(turns[group]), int(meetings[group]),
-                     int(occurred[group]), dates[first[group]] if last[group] >= 0 else "",
-                     dates[last[group]] if last[group] >= 0 else ""))
-    rows.sort(key=lambda r: (-r[5], -r[3], r[0] or r[1]))
-    return [_speaker_count(people, *row) for row in rows]
+    at = earliest[found]
+    names = [column.names[n] for n in column.name_of[docs[at[found < offset]]].tolist()] if offset else []
+    persons_shown = dict(zip(found[found < offset].tolist(), names))
+    first_labels = labels[at].tolist()
+    rows = [(persons_shown.get(group, ""), snap.labels[label], group)
+            for group, label in zip(found.tolist(), first_labels)]
+    occ, tur = occurred[found].tolist(), turns[found].tolist()
+    order = sorted(range(len(rows)), key=lambda i: (-occ[i], -tur[i], rows[i][0] or rows[i][1]))
+    facts = (turns, meetings, occurred, first, last, dates)
+    return SpeakerRanking(snap, people, [rows[i] for i in order], facts, groups, labels)
 
 
-def _label_turns(groups: np.ndarray, labels: np.ndarray, label_count: int) -> dict[int, list[tuple[int, int]]]:
-    """Group -> [(label number, its turns in the group)]."""
-    width = max(label_count, 1)
-    pairs = np.sort(groups * width + labels)
-    starts = np.flatnonzero(np.concatenate(([True], pairs[1:] != pairs[:-1]))) if len(pairs) else pairs[:0]
-    counts = np.diff(np.append(starts, len(pairs)))
-    out: dict[int, list[tuple[int, int]]] = {}
-    for key, count in zip(pairs[starts].tolist(), counts.tolist()):
-        group, label = divmod(key, width)
-        out.setdefault(group, []).append((label, count))
-    return out
+class SpeakerRanking(Sequence):
+    """The ranked rows of :func:`speaker_counts`, each made a :class:`SpeakerCount` when asked
+    for: a page shows ten, a common term has thousands."""
+
+    def __init__(self, snap: Snapshot, people: PersonDirectory | None, rows: list[tuple], facts: tuple,
+                 groups: np.ndarray, labels: np.ndarray):
+        self._snap, self._people, self._rows, self._facts = snap, people, rows, facts
+        width = max(len(snap.labels), 1)
+        self._width = width
+        self._pairs = np.sort(groups * width + labels)
+        self._made: dict[int, SpeakerCount] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        made = self._made.get(index)
+        if made is None:
+            made = self._made[index] = self._make(*self._rows[index])
+        return made
+
+    def _make(self, person: str, first_label: str, group: int) -> SpeakerCount:
+        turns, meetings, occurred, first, last, dates = self._facts
+        width, snap = self._width, self._snap
+        low, high = np.searchsorted(self._pairs, [group * width, (group + 1) * width])
+        keys, counts = _runs(self._pairs[low:high])
+        labels = sorted(((snap.labels[key % width], n) for key, n in zip(keys, counts)), key=lambda kv: (-kv[1], kv[0]))
+        dated = last[group] >= 0
+        return _speaker_count(self._people, person, labels, int(turns[group]), int(meetings[group]),
+                              int(occurred[group]), dates[first[group]] if dated else "",
+                              dates[last[group]] if dated else "")
 
 
-def _speaker_count(people: PersonDirectory | None, person: str, first_label: str, labels: list[tuple[str, int]],
+def _runs(ordered: np.ndarray) -> tuple[list[int], list[int]]:
+    """The distinct values of a sorted array and how often each occurs."""
+    if not len(ordered):
+        return [], []
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    return ordered[starts].tolist(), np.diff(np.append(starts, len(ordered))).tolist()
+
+
+@lru_cache(maxsize=1 << 16)
+def _split(label: str) -> tuple[str, str]:
+    return split_speaker(label) if label else ("", "")
+
+
+def _speaker_count(people: PersonDirectory | None, person: str, labels: list[tuple[str, int]],
                    turns: int, meetings: int, occurrences: int, first: str, last: str) -> SpeakerCount:
     top = labels[0][0]
-    name, org = split_speaker(top) if top else ("", "")
+    name, org = _split(top)
     if person:
         name = person
         if not org and people is not None:
