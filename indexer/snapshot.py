@@ -268,8 +268,8 @@ class Snapshot:
 
     @cached_property
     def slot_titles(self) -> list[str]:
-        """The folded title of each slot."""
-        return [fold(info.title) for info in self.slots]
+        """The folded title of each slot (folded when the index was built)."""
+        return [title for seg in self.segments for title in seg.view.folded_titles]
 
     def titled_slots(self, value: str) -> np.ndarray:
         """Slots whose folded title contains the folded ``value`` (sorted): one C-level pass of

@@ -4,9 +4,9 @@ A *turn store* is a sidecar file written beside a Whoosh segment (``<segment id>
 committed with it: it is written before the index's table of contents names the segment, so a
 committed segment always has its store. It holds, in the segment's document order:
 
-- the segment's meeting table (id, title, date, source) and speaker label table, the only
-  parts read into Python objects when the index is opened: opening costs O(meetings + labels),
-  not O(turns) or O(text);
+- the segment's meeting table (id, title, date, source, and the title folded, for ``title:``
+  and the title bonus) and speaker label table, the only parts read into Python objects when
+  the index is opened: opening costs O(meetings + labels), not O(turns) or O(text);
 - per document, typed arrays (little-endian, 8-byte aligned, read through a memory map without
   copying): meeting (index into the meeting table), turn ordinal (-1 for a meeting document),
   speaker (index into the label table), folded length in characters (for BM25), the page the
@@ -39,6 +39,7 @@ from itertools import repeat
 
 import numpy as np
 
+from .analysis import fold
 from .errors import IndexOutdated
 from .fileio import RangeReader
 from .schema import MEETING, TURN
@@ -82,15 +83,17 @@ class SegmentStore:
         self._folded = tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=directory)
         self._texts = tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=directory)
         self.meetings: list[MeetingInfo] = []
+        self.folded_titles: list[str] = []
         self._meeting_index: dict[str, int] = {}
         self.speakers: list[str] = []
         self._speaker_index: dict[str, int] = {}
 
-    def _meeting(self, info: MeetingInfo) -> int:
+    def _meeting(self, info: MeetingInfo, folded_title: str | None = None) -> int:
         number = self._meeting_index.get(info.meeting_id)
         if number is None:
             number = self._meeting_index[info.meeting_id] = len(self.meetings)
             self.meetings.append(info)
+            self.folded_titles.append(fold(info.title) if folded_title is None else folded_title)
         return number
 
     def _speaker(self, label: str) -> int:
@@ -127,7 +130,7 @@ class SegmentStore:
 
     def extend_live(self, view: "StoreView", live: list[int]) -> None:
         """Append the documents ``live`` of another segment's store (a merge), texts as bytes."""
-        meetings = [self._meeting(info) for info in view.meetings]
+        meetings = [self._meeting(info, title) for info, title in zip(view.meetings, view.folded_titles)]
         speakers = [self._speaker(label) for label in view.speakers]
         for docnum in live:
             self._append(meetings[view.meeting[docnum]], int(view.turn[docnum]), speakers[view.speaker[docnum]],
@@ -148,6 +151,7 @@ class StoreView:
     def __init__(self, header: dict, mapped: mmap.mmap | bytes, reader: RangeReader):
         self.count: int = header["count"]
         self.meetings: list[MeetingInfo] = [MeetingInfo(*row) for row in header["meetings"]]
+        self.folded_titles: list[str] = header["folded_titles"]
         self.speakers: list[str] = header["speakers"]
         self._map = mapped
         self._reader = reader
@@ -253,6 +257,7 @@ def write_store(index_dir: str, segment, store: SegmentStore) -> None:
         "version": STORE_VERSION,
         "count": len(store),
         "meetings": [(m.meeting_id, m.title, m.date, m.source) for m in store.meetings],
+        "folded_titles": store.folded_titles,
         "speakers": store.speakers,
     }
     # The header holds the arrays' offsets, which depend on the header's size: lay out with an
