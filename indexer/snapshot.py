@@ -15,12 +15,8 @@ slot
 doc
     A global document number; arrays of docs are sorted ``int64`` numpy arrays.
 
-How a term is answered (exact substring semantics): the term is folded; the document frequency
-of each of its bigrams (or, without a bigram, of its characters) is read. A one-character term,
-and a two-character term that cannot overlap itself, is answered by its postings and counts
-alone (the counts are exactly ``str.count``'s). Otherwise candidates come from the postings of
-the rarest units, intersected while that pays, and are kept only when their folded text contains
-the term (the count is also the term frequency for BM25).
+How a term is matched is :mod:`indexer.matching` (mixed in); who spoke each turn,
+:mod:`indexer.person_column`.
 """
 
 from __future__ import annotations
@@ -33,57 +29,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import bigram_counts, char_counts, fold, triple_counts
-from .docsets import EMPTY, distinct, intersect, member, union
+from .analysis import fold
+from .docsets import EMPTY, distinct, union
 from .indexdir import open_index
+from .matching import TextMatching
 from .people import MeetingFacts, PersonDirectory, PersonList, person_key
+from .person_column import PersonColumn
 from .store import MeetingInfo, read_store
 from .whoosh_adapter import deleted_docs, segment_doc_frequency, segment_postings_array
 
 BM25_K1 = 1.2
 BM25_B = 0.75
-#: Candidates are intersected with the next rarest unit's postings while there are more than
-#: this many and that posting list is at most INTERSECT_RATIO times longer: decoding a posting
-#: costs far less than reading a candidate's text.
-INTERSECT_MIN = 64
-INTERSECT_RATIO = 64
-#: A term answered by its postings is counted in the texts of the restricting documents only
-#: when they are this many times fewer than its postings.
-POSTINGS_PREFERRED = 64
 _NO_MEETING = MeetingInfo("", "", "", "")
-
-
-def unit_counts(term: str) -> dict[str, int]:
-    """The indexed units a folded term's candidates come from, and how often each occurs in it
-    (overlaps counted): its bigrams and repeat triples, else its characters other than the
-    space (none for a term of spaces only). A turn that contains the term holds each unit at
-    least that often."""
-    counts = bigram_counts(term)
-    if counts:
-        counts.update(triple_counts(term))
-        return counts
-    return char_counts(term)
-
-
-def units(term: str) -> list[str]:
-    return sorted(unit_counts(term))
-
-
-def repeat_length(term: str) -> int:
-    """2 for ``謝謝`` and ``00``, 3 for ``哈哈哈``: a term of one letter, digit or ideograph
-    repeated, whose matches can overlap; else 0."""
-    if len(term) in (2, 3) and term.isalnum() and term == term[0] * len(term):
-        return len(term)
-    return 0
-
-
-def answered_by_postings(term: str) -> bool:
-    """True when a folded term's postings and counts are its exact matches and frequencies: one
-    character, or one indexed bigram that cannot overlap itself (``哈哈`` can: its bigram count
-    counts overlaps, ``str.count`` does not)."""
-    if len(term) == 1:
-        return term != " "
-    return len(term) == 2 and term[0] != term[1] and term[0].isalnum() and term[1].isalnum()
 
 
 class _Column:
@@ -115,7 +72,7 @@ class Segment:
         return self.view.count
 
 
-class Snapshot:
+class Snapshot(TextMatching):
     """One opened index generation: the Whoosh reader and the arrays searching needs."""
 
     def __init__(self, index_dir: Path):
@@ -412,7 +369,7 @@ class Snapshot:
         title = self.meetings.get(meeting_id, ("", "", ""))[0]
         return MeetingFacts(labels, chair, title, complete)
 
-    def persons(self, people: PersonDirectory) -> "PersonColumn":
+    def persons(self, people: PersonDirectory) -> PersonColumn:
         """Who spoke each turn, by ``people`` (computed once per directory, see
         :class:`PersonColumn`)."""
         found = people.derived.get("column")
@@ -473,170 +430,3 @@ class Snapshot:
             docs = docs[keep]
             values = values[keep] if counts else values
         return (docs, values) if counts else docs
-
-    # --- term matching ---------------------------------------------------------------------
-
-    def term_df(self, term: str) -> int:
-        """Document frequency estimate for a folded term (its rarest unit's), the same whatever
-        else the query holds."""
-        found = units(term)
-        return min(self.doc_frequency("grams", u) for u in found) if found else self.turn_count
-
-    def match_text(self, term: str, restrict: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Turns whose folded text contains the folded ``term``: (docs, occurrences), among
-        ``restrict`` (sorted docs) when given."""
-        found = units(term)
-        if not found:  # spaces only: no unit to look up, so every turn is a candidate
-            return self.count_in(self.live if restrict is None else restrict, term)
-        dfs = sorted((self.doc_frequency("grams", u), u) for u in found)
-        if dfs[0][0] == 0:
-            return EMPTY, EMPTY
-        by_postings = answered_by_postings(term)
-        if restrict is not None and len(restrict) * (POSTINGS_PREFERRED if by_postings else 1) <= dfs[0][0]:
-            return self.count_in(restrict, term)
-        if by_postings or repeat_length(term):
-            docs, counts = self.postings("grams", term, counts=True)
-            if restrict is not None:
-                keep = member(docs, restrict, self.size)
-                docs, counts = docs[keep], counts[keep]
-            return (docs, counts) if by_postings else self._settle_repeats(term, docs, counts)
-        return self.count_in(self._candidates(term, dfs, restrict), term)
-
-    def _settle_repeats(self, term: str, docs: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Exact counts of ``謝謝`` (or ``哈哈哈``) from its overlapping counts: they are the answer
-        in a turn without a longer run of the character (no ``謝謝謝`` triple posting, or a triple
-        counted once); the texts are read only where a longer run makes overlaps possible."""
-        if len(term) == 2:
-            doubtful = member(docs, self.postings("grams", term[0] * 3), self.size)
-        else:
-            doubtful = counts > 1
-        if doubtful.any():
-            counts = counts.copy()
-            _, counts[doubtful] = self.count_in(docs[doubtful], term, keep_empty=True)
-            docs, counts = docs[counts > 0], counts[counts > 0]
-        return docs, counts
-
-    def _candidates(self, term: str, dfs: list[tuple[int, str]], restrict: np.ndarray | None) -> np.ndarray:
-        """Turns holding every unit of ``term`` as often as the term itself does (``000`` needs
-        ``00`` twice), rarest units first, intersected while that pays."""
-        needed = unit_counts(term)
-        candidates = restrict
-        for i, (df, unit) in enumerate(dfs):
-            if i and (len(candidates) <= INTERSECT_MIN or df > INTERSECT_RATIO * len(candidates)):
-                break
-            if needed[unit] > 1:
-                docs, counts = self.postings("grams", unit, counts=True)
-                docs = docs[counts >= needed[unit]]
-            else:
-                docs = self.postings("grams", unit)
-            candidates = docs if candidates is None else intersect(candidates, docs, self.size)
-        return candidates
-
-    def count_in(self, docs: np.ndarray, term: str, keep_empty: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Those of sorted ``docs`` whose folded text contains ``term``: (docs, occurrences); all
-        of ``docs`` with ``keep_empty``."""
-        if not len(docs):
-            return EMPTY, EMPTY
-        tbytes = term.encode("utf-8", "surrogatepass")
-        counts = np.empty(len(docs), np.int64)
-        bounds = np.searchsorted(docs, [seg.offset for seg in self.segments] + [self.size])
-        for seg, low, high in zip(self.segments, bounds, bounds[1:]):
-            if high > low:
-                counts[low:high] = seg.view.count_in(docs[low:high] - seg.offset, tbytes)
-        if keep_empty:
-            return docs, counts
-        keep = counts > 0
-        return docs[keep], counts[keep]
-
-    def word_mask(self, term: str, docs: np.ndarray) -> np.ndarray:
-        """For each of sorted ``docs``: is ``term`` a whole jieba word of it."""
-        return member(docs, self.postings("words", term), self.size)
-
-
-
-class PersonColumn:
-    """Who spoke each turn of a snapshot, by one person directory, as arrays.
-
-    ``name_of[g]`` numbers the person's name as resolved for turn ``g`` (-1: the label names
-    nobody) in :attr:`names`; ``key_of_name`` maps a name to its person (:attr:`keys`, the
-    person keys). A label's person is resolved once per label, or, for the labels whose person
-    depends on the meeting (主席, a surname with a title), once per label and meeting.
-    """
-
-    def __init__(self, snap: Snapshot, people: PersonDirectory):
-        self.names: list[str] = []
-        self.keys: list[str] = []
-        name_numbers: dict[str, int] = {}
-        key_numbers: dict[str, int] = {}
-        key_of_name: list[int] = []
-
-        def number(name: str) -> int:
-            found = name_numbers.get(name)
-            if found is None:
-                found = name_numbers[name] = len(self.names)
-                self.names.append(name)
-                key = person_key(name)
-                key_of_name.append(key_numbers.setdefault(key, len(key_numbers)))
-                if key_of_name[-1] == len(self.keys):
-                    self.keys.append(key)
-            return found
-
-        label_name = np.full(max(len(snap.labels), 1), -1, np.int32)
-        scoped = np.zeros(max(len(snap.labels), 1), bool)
-        for label_number in np.flatnonzero(snap.label_turns).tolist():
-            label = snap.labels[label_number]
-            if not label:
-                continue
-            info = people.label(label)
-            if info.scoped:
-                scoped[label_number] = True
-            elif info.person:
-                label_name[label_number] = number(info.person)
-        self.name_of = label_name[snap.speaker_of]
-        self._resolve_scoped(snap, people, scoped, number)
-        self.key_of_name = np.array(key_of_name or [0], np.int64)
-        self._snap = snap
-        self._by_key: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-
-    def _resolve_scoped(self, snap: Snapshot, people: PersonDirectory, scoped: np.ndarray, number) -> None:
-        """Turns whose label's person depends on the meeting: one resolution per (label,
-        meeting) pair."""
-        docs = snap.live[scoped[snap.speaker_of[snap.live]]]
-        if not len(docs):
-            return
-        width = max(len(snap.slots), 1)
-        keys = snap.speaker_of[docs].astype(np.int64) * width + snap.meeting_of[docs]
-        pairs = distinct(keys)
-        resolved = np.full(len(pairs), -1, np.int32)
-        for i, (label_number, slot) in enumerate(zip(*(part.tolist() for part in np.divmod(pairs, width)))):
-            person = people.person_of(snap.labels[label_number], snap.slots[slot].meeting_id)
-            if person:
-                resolved[i] = number(person)
-        self.name_of[docs] = resolved[np.searchsorted(pairs, keys)]
-
-    def person_of(self, docs: np.ndarray) -> np.ndarray:
-        """The person number (index into :attr:`keys`) of each of ``docs``; -1 for nobody."""
-        names = self.name_of[docs]
-        return np.where(names >= 0, self.key_of_name[np.maximum(names, 0)], -1)
-
-    def by_key(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The live turns with a person, grouped: (turns ordered by person then document, the
-        start of each person's run in them, each run's person number)."""
-        if self._by_key is None:
-            live = self._snap.live
-            persons = self.person_of(live)
-            spoken = persons >= 0
-            docs, persons = live[spoken], persons[spoken]
-            order = np.argsort(persons, kind="stable")
-            docs, persons = docs[order], persons[order]
-            starts = np.flatnonzero(np.concatenate(([True], persons[1:] != persons[:-1]))) if len(persons) else order[:0]
-            self._by_key = (docs, starts, persons[starts])
-        return self._by_key
-
-    def docs_of(self, keys: np.ndarray) -> np.ndarray:
-        """The live turns (sorted) of the persons numbered ``keys``."""
-        docs = self._snap.live
-        wanted = np.zeros(max(len(self.keys), 1), bool)
-        wanted[keys] = True
-        persons = self.person_of(docs)
-        return docs[(persons >= 0) & wanted[np.maximum(persons, 0)]]

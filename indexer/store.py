@@ -169,6 +169,11 @@ class StoreView:
         self._folded_start: int = header["folded"]
         self._text_start: int = header["texts"]
 
+    def release_offsets(self) -> None:
+        """Drop the mapped pages of the text offsets (after a check read them all)."""
+        start = self._column_offsets["folded_offsets"]
+        self._reader.release(start, start + self.folded_offsets.nbytes + self.text_offsets.nbytes + 8)
+
     def release_columns(self) -> None:
         """Drop the mapped pages of the per-document columns (after they were copied)."""
         columns = [self.meeting, self.turn, self.speaker, self.length, self.page]
@@ -310,7 +315,8 @@ def read_store(index_dir: str, segment) -> StoreView:
 
 
 def _check(view: StoreView, size: int, header: dict) -> None:
-    """The arrays fit the document count and the blobs fit the file (cheap, O(1) checks)."""
+    """The arrays fit the document count, the blobs fit the file, the rows point into the tables
+    and the offsets are in order."""
     count = view.count
     if not (len(view.meeting) == len(view.turn) == len(view.speaker) == len(view.length) == len(view.page) == count):
         raise ValueError("turn store arrays do not match its document count")
@@ -320,3 +326,11 @@ def _check(view: StoreView, size: int, header: dict) -> None:
         raise ValueError("turn store is truncated")
     if header["texts"] + int(view.text_offsets[-1]) != size:
         raise ValueError("turn store is truncated")
+    # Damage inside the arrays would give wrong answers rather than errors: every row must point
+    # into the tables and the texts must follow each other (a few milliseconds a million rows).
+    if count and (int(view.meeting.max()) >= len(view.meetings) or int(view.speaker.max()) >= len(view.speakers)):
+        raise ValueError("turn store rows point outside its tables")
+    for offsets in (view.folded_offsets, view.text_offsets):
+        if np.any(offsets[1:] < offsets[:-1]):
+            raise ValueError("turn store offsets are out of order")
+    view.release_offsets()

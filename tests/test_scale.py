@@ -207,3 +207,22 @@ def test_store_arrays_round_trip(engine):
                 assert int(view.length[docnum]) == len(view.folded(docnum))
                 assert view.folded(docnum) == fold(view.text(docnum))
         assert np.all(view.meeting < len(view.meetings)) and np.all(view.speaker < len(view.speakers))
+
+
+@pytest.mark.parametrize("column", ["meeting", "folded_offsets"])
+def test_damage_inside_a_turn_stores_arrays_is_a_clear_error(index_dir, tmp_path, column):
+    from indexer.errors import IndexOutdated
+    from indexer.store import read_store
+    from whoosh import index as whoosh_index
+
+    copy = tmp_path / "ix"
+    shutil.copytree(index_dir, copy)
+    with whoosh_index.open_dir(str(copy), indexname="MAIN").reader() as reader:
+        segment = next(iter(reader.leaf_readers()))[0].segment()
+    offset = read_store(str(copy), segment)._column_offsets[column]
+    path = next(copy.glob(f"*{segment.segment_id()}*.turns"))
+    data = bytearray(path.read_bytes())
+    data[offset + 9 : offset + 12] = b"\xff\xff\xff"  # a row pointing far away / offsets going backwards
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexOutdated, match=r"turn store .*\.turns is missing or damaged .*--rebuild"):
+        SearchEngine(copy)
