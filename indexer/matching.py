@@ -69,19 +69,22 @@ class TextMatching:
     """Term matching over a snapshot's postings (``postings``, ``doc_frequency``), segments,
     live turns and size; mixed into :class:`~indexer.snapshot.Snapshot`."""
 
+    def unit_dfs(self, term: str) -> list[tuple[int, str]]:
+        """(document frequency, unit) of each unit of a folded term, rarest first."""
+        return sorted((self.doc_frequency("grams", u), u) for u in units(term))
+
     def term_df(self, term: str) -> int:
         """Document frequency estimate for a folded term (its rarest unit's), the same whatever
         else the query holds."""
-        found = units(term)
-        return min(self.doc_frequency("grams", u) for u in found) if found else self.turn_count
+        dfs = self.unit_dfs(term)
+        return dfs[0][0] if dfs else self.turn_count
 
     def match_text(self, term: str, restrict: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Turns whose folded text contains the folded ``term``: (docs, occurrences), among
         ``restrict`` (sorted docs) when given."""
-        found = units(term)
-        if not found:  # spaces only: no unit to look up, so every turn is a candidate
+        dfs = self.unit_dfs(term)
+        if not dfs:  # spaces only: no unit to look up, so every turn is a candidate
             return self.count_in(self.live if restrict is None else restrict, term)
-        dfs = sorted((self.doc_frequency("grams", u), u) for u in found)
         if dfs[0][0] == 0:
             return EMPTY, EMPTY
         by_postings = answered_by_postings(term)

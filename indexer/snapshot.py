@@ -40,6 +40,8 @@ from .whoosh_adapter import deleted_docs, segment_doc_frequency, segment_posting
 
 BM25_K1 = 1.2
 BM25_B = 0.75
+#: Document frequencies remembered per snapshot (a few bytes each; cleared when full).
+DF_CACHE_SIZE = 1 << 16
 _NO_MEETING = MeetingInfo("", "", "", "")
 
 
@@ -107,6 +109,7 @@ class Snapshot(TextMatching):
         self.io_lock = threading.Lock()
         self._lazy_lock = threading.Lock()
         self._periods: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._dfs: dict[tuple[str, str], int] = {}
         self._people: dict[str, PersonDirectory] = {}
         # Per-document values by document number, for code that asks one turn at a time.
         self.meeting_ids = _Column(lambda g: self.slots[int(self.meeting_of[g])].meeting_id)
@@ -141,37 +144,40 @@ class Snapshot(TextMatching):
                 self.page_of[part] = seg.view.page
                 seg.view.release_columns()  # copied: the mapped pages are not needed any more
         self.live_mask = self.turn_of >= 0
-        meeting_docs = np.flatnonzero(~self.live_mask)
         for seg in self.segments:
             if seg.deleted:
                 self.live_mask[np.fromiter(seg.deleted, np.int64) + seg.offset] = False
         self.deleted = any(seg.deleted for seg in self.segments)
         self.live = np.flatnonzero(self.live_mask)
         self.turn_count = len(self.live)
-        # Meeting documents name the live meetings (O(meetings) Python objects from here on).
+        self._name_meetings()
+        # Meeting documents and deleted turns have length 0 and the deleted ones are few: the
+        # sum over the live turns without gathering them.
+        lengths = int(self.length_of.sum(dtype=np.int64))
+        for seg in self.segments:
+            if seg.deleted:
+                lengths -= int(seg.view.length[np.fromiter(seg.deleted, np.int64)].sum(dtype=np.int64))
+        self.avg_length = lengths / self.turn_count if self.turn_count else 1.0
+        # Meeting numbers grow with document numbers (a meeting's documents are written
+        # together; each store says so): the meetings of sorted docs come sorted, and counting
+        # them is cheap.
+        self.meetings_sorted = all(seg.view.meetings_in_order for seg in self.segments)
+
+    def _name_meetings(self) -> None:
+        """The live meetings by id, from the stores' lists of meeting documents (O(meetings))."""
         self.meeting_docnum: dict[str, int] = {}
         self.slot_of: dict[str, int] = {}
-        for g in meeting_docs.tolist():
-            if self._deleted(g):
-                continue
-            slot = int(self.meeting_of[g])
-            mid = self.slots[slot].meeting_id
-            self.meeting_docnum[mid] = g
-            self.slot_of[mid] = slot
-        # meeting id -> (title, date, source) of the live meetings
-        self.meetings = {mid: (info.title, info.date, info.source) for mid, info in
-                         ((mid, self.slots[s]) for mid, s in self.slot_of.items())}
-        lengths = self.length_of[self.live].sum(dtype=np.int64) if self.turn_count else 0
-        self.avg_length = float(lengths) / self.turn_count if self.turn_count else 1.0
-        # Meeting numbers grow with document numbers (a meeting's documents are written
-        # together): then the meetings of sorted docs come sorted, and counting them is cheap.
-        self.meetings_sorted = bool(np.all(np.diff(self.meeting_of) >= 0)) if size > 1 else True
-
-    def _deleted(self, g: int) -> bool:
         for seg in self.segments:
-            if seg.offset <= g < seg.offset + seg.size:
-                return (g - seg.offset) in seg.deleted
-        return True
+            local = seg.view.meeting_docs
+            if seg.deleted:
+                local = [d for d in local if d not in seg.deleted]
+            slots = (seg.view.meeting[local].astype(np.int64) + seg.slot_base).tolist()
+            for docnum, slot in zip(local, slots):
+                mid = self.slots[slot].meeting_id
+                self.meeting_docnum[mid] = seg.offset + docnum
+                self.slot_of[mid] = slot
+        # meeting id -> (title, date, source) of the live meetings
+        self.meetings = {mid: self.slots[slot][1:] for mid, slot in self.slot_of.items()}
 
     def close(self) -> None:
         self.reader.close()
@@ -224,16 +230,21 @@ class Snapshot(TextMatching):
         return rank
 
     @cached_property
-    def slot_titles(self) -> list[str]:
-        """The folded title of each slot (folded when the index was built)."""
-        return [title for seg in self.segments for title in seg.view.folded_titles]
+    def slot_titles(self) -> tuple[list[str], np.ndarray]:
+        """The distinct folded titles (folded when the index was built; many meetings share a
+        title, such as a committee's), and each slot's title among them."""
+        numbers: dict[str, int] = {}
+        of_slot = [numbers.setdefault(title, len(numbers)) for seg in self.segments for title in seg.view.folded_titles]
+        return list(numbers), np.array(of_slot or [0], np.int64)
 
     def titled_slots(self, value: str) -> np.ndarray:
         """Slots whose folded title contains the folded ``value`` (sorted): one C-level pass of
-        ``in`` over the titles (a few milliseconds for a hundred thousand meetings)."""
-        titles = self.slot_titles
-        found = compress(range(len(titles)), map(contains, titles, repeat(value)))
-        return np.fromiter(found, np.int64)
+        ``in`` over the distinct titles."""
+        titles, of_slot = self.slot_titles
+        found = np.fromiter(compress(range(len(titles)), map(contains, titles, repeat(value))), np.int64)
+        if not len(found):
+            return found
+        return np.flatnonzero(self._mask(found, len(titles))[of_slot[: len(self.slots)]])
 
     @cached_property
     def folded_labels(self) -> list[str]:
@@ -314,9 +325,16 @@ class Snapshot(TextMatching):
         runs = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
         return runs[self.live_mask[runs]]
 
+    @cached_property
+    def live_speakers(self) -> np.ndarray:
+        """The label number of each live turn (aligned with :attr:`live`)."""
+        return self.speaker_of[self.live]
+
     def docs_of_labels(self, labels: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
         """Live turns (of ``among``, when given) spoken under one of the global ``labels``."""
-        return self._docs_where(self.speaker_of, labels, len(self.labels), among)
+        if among is not None:
+            return self._docs_where(self.speaker_of, labels, len(self.labels), among)
+        return self.live[self._mask(labels, len(self.labels))[self.live_speakers]]
 
     def meeting_turns(self, meeting_id: str) -> np.ndarray:
         """The live turns of a meeting, in document order."""
@@ -401,10 +419,18 @@ class Snapshot(TextMatching):
     # --- postings ----------------------------------------------------------------------------
 
     def doc_frequency(self, fieldname: str, term: str) -> int:
-        """Documents (deleted ones included) whose ``fieldname`` has ``term``."""
-        tbytes = term.encode("utf-8")
-        with self.io_lock:
-            return sum(segment_doc_frequency(seg.reader, fieldname, tbytes) for seg in self.segments)
+        """Documents (deleted ones included) whose ``fieldname`` has ``term`` (remembered: a
+        query asks for its units' frequencies to order its parts and again to match them)."""
+        key = (fieldname, term)
+        found = self._dfs.get(key)
+        if found is None:
+            tbytes = term.encode("utf-8")
+            with self.io_lock:
+                found = sum(segment_doc_frequency(seg.reader, fieldname, tbytes) for seg in self.segments)
+                if len(self._dfs) >= DF_CACHE_SIZE:
+                    self._dfs.clear()
+                self._dfs[key] = found
+        return found
 
     def postings(self, fieldname: str, term: str, counts: bool = False):
         """Live documents whose ``fieldname`` has ``term`` (sorted), and with ``counts`` the

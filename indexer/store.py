@@ -27,15 +27,15 @@ pattern.
 
 from __future__ import annotations
 
+import marshal
 import mmap
 import os
-import pickle
 import shutil
 import struct
 import tempfile
 from array import array
-from dataclasses import dataclass
 from itertools import repeat
+from typing import NamedTuple
 
 import numpy as np
 
@@ -59,9 +59,9 @@ OFFSETS = ("folded_offsets", "text_offsets")
 CHUNK_BYTES = 8 << 20
 
 
-@dataclass(frozen=True)
-class MeetingInfo:
-    """One row of a segment's meeting table."""
+class MeetingInfo(NamedTuple):
+    """One row of a segment's meeting table (a named tuple: an index holds tens of thousands,
+    made when the index is opened)."""
 
     meeting_id: str
     title: str
@@ -87,6 +87,7 @@ class SegmentStore:
         self._meeting_index: dict[str, int] = {}
         self.speakers: list[str] = []
         self._speaker_index: dict[str, int] = {}
+        self.meeting_docs = array("Q")  # the document numbers of the meeting documents
 
     def _meeting(self, info: MeetingInfo, folded_title: str | None = None) -> int:
         number = self._meeting_index.get(info.meeting_id)
@@ -122,6 +123,7 @@ class SegmentStore:
                            fields.get("source", ""))
         meeting = self._meeting(info)
         if fields.get("kind", TURN) == MEETING:
+            self.meeting_docs.append(len(self))
             self._append(meeting, -1, self._speaker(""), 0, 0, b"", b"")
         else:
             self._append(meeting, int(fields["turn"]), self._speaker(fields.get("speaker", "")), len(folded),
@@ -133,6 +135,8 @@ class SegmentStore:
         meetings = [self._meeting(info, title) for info, title in zip(view.meetings, view.folded_titles)]
         speakers = [self._speaker(label) for label in view.speakers]
         for docnum in live:
+            if view.turn[docnum] < 0:
+                self.meeting_docs.append(len(self))
             self._append(meetings[view.meeting[docnum]], int(view.turn[docnum]), speakers[view.speaker[docnum]],
                          int(view.length[docnum]), int(view.page[docnum]), view.folded_bytes(docnum),
                          view.text_bytes(docnum))
@@ -150,7 +154,9 @@ class StoreView:
 
     def __init__(self, header: dict, mapped: mmap.mmap | bytes, reader: RangeReader):
         self.count: int = header["count"]
-        self.meetings: list[MeetingInfo] = [MeetingInfo(*row) for row in header["meetings"]]
+        self.meetings: list[MeetingInfo] = list(map(MeetingInfo._make, header["meetings"]))
+        self.meeting_docs: list[int] = header["meeting_docs"]
+        self.meetings_in_order: bool = header["meetings_in_order"]
         self.folded_titles: list[str] = header["folded_titles"]
         self.speakers: list[str] = header["speakers"]
         self._map = mapped
@@ -258,20 +264,25 @@ def _layout(store: SegmentStore, header_room: int) -> tuple[dict, list[tuple[int
 def write_store(index_dir: str, segment, store: SegmentStore) -> None:
     """Write a segment's store atomically and durably (before the segment is committed)."""
     path = os.path.join(index_dir, sidecar_name(segment))
+    meetings = np.frombuffer(store.columns["meeting"], np.uint32) if len(store) else np.zeros(0, np.uint32)
     header = {
         "version": STORE_VERSION,
         "count": len(store),
-        "meetings": [(m.meeting_id, m.title, m.date, m.source) for m in store.meetings],
+        "meetings": [tuple(m) for m in store.meetings],
         "folded_titles": store.folded_titles,
         "speakers": store.speakers,
+        "meeting_docs": store.meeting_docs.tolist(),
+        # A meeting's documents are written together, so meeting numbers grow with document
+        # numbers: searching counts meetings of sorted documents without sorting them.
+        "meetings_in_order": bool(np.all(meetings[1:] >= meetings[:-1])),
     }
     # The header holds the arrays' offsets, which depend on the header's size: lay out with an
-    # estimate, then again if the pickled header did not fit.
-    room = len(pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)) + 1024
+    # estimate, then again if the marshalled header did not fit.
+    room = len(marshal.dumps(header)) + 1024
     while True:
         descriptors, chunks, end = _layout(store, _HEADER.size + room)
         header.update(arrays=descriptors, folded=end, texts=end + store.folded_offsets[-1])
-        data = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL)
+        data = marshal.dumps(header)
         if len(data) <= room:
             break
         room = len(data) + 1024
@@ -299,7 +310,9 @@ def read_store(index_dir: str, segment) -> StoreView:
             magic, length = _HEADER.unpack(handle.read(_HEADER.size))
             if magic != _MAGIC:
                 raise ValueError("not a turn store")
-            header = pickle.loads(handle.read(length))
+            header = marshal.loads(handle.read(length))
+            if not isinstance(header, dict):
+                raise ValueError("not a turn store header")
             if header.get("version") != STORE_VERSION or header.get("count") != segment.doc_count_all():
                 raise ValueError("turn store does not match its segment")
             size = os.fstat(handle.fileno()).st_size
@@ -307,7 +320,7 @@ def read_store(index_dir: str, segment) -> StoreView:
             reader = RangeReader(handle.fileno(), mapped)
         view = StoreView(header, mapped, reader)
         _check(view, size, header)
-    except (OSError, EOFError, ValueError, TypeError, struct.error, pickle.UnpicklingError, KeyError, IndexError) as err:
+    except (OSError, EOFError, ValueError, TypeError, struct.error, KeyError, IndexError) as err:
         raise IndexOutdated(
             f"the turn store {path} is missing or damaged ({err}); rebuild the index with --rebuild"
         ) from err
@@ -330,6 +343,9 @@ def _check(view: StoreView, size: int, header: dict) -> None:
     # into the tables and the texts must follow each other (a few milliseconds a million rows).
     if count and (int(view.meeting.max()) >= len(view.meetings) or int(view.speaker.max()) >= len(view.speakers)):
         raise ValueError("turn store rows point outside its tables")
+    meeting_docs = np.array(view.meeting_docs, np.int64)
+    if len(meeting_docs) and (meeting_docs.max() >= count or np.any(view.turn[meeting_docs] >= 0)):
+        raise ValueError("turn store's meeting documents do not match its rows")
     for offsets in (view.folded_offsets, view.text_offsets):
         if np.any(offsets[1:] < offsets[:-1]):
             raise ValueError("turn store offsets are out of order")
