@@ -181,9 +181,8 @@ class Evaluator:
         return snap.docs_of_slots(snap.titled_slots(fold(node.value)), restrict)
 
     def dated_slots(self, node: DateRange) -> np.ndarray:
-        low = node.since or ""
-        high = node.until or "9999-12-31"
-        return np.array([s for s, date in enumerate(self.snap.slot_dates) if date and low <= date <= high], np.int64)
+        """Slots whose meeting date is in the range (meetings without a date never are)."""
+        return self.snap.slots_dated(node.since or "", node.until or "9999-12-31")
 
     def date_docs(self, node: DateRange, restrict: np.ndarray | None) -> np.ndarray:
         return self.snap.docs_of_slots(self.dated_slots(node), restrict)

@@ -22,6 +22,7 @@ How a term is matched is :mod:`indexer.matching` (mixed in); who spoke each turn
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left, bisect_right
 from functools import cached_property
 from itertools import compress, repeat
 from operator import contains
@@ -297,6 +298,13 @@ class Snapshot(TextMatching):
         dates = sorted({d for d in self.slot_dates if d})
         place = {d: i for i, d in enumerate(dates)}
         return dates, np.array([place.get(d, -1) for d in self.slot_dates] or [-1], np.int64)
+
+    def slots_dated(self, low: str, high: str) -> np.ndarray:
+        """Slots whose meeting date is from ``low`` to ``high`` (ISO strings, inclusive): a range
+        of date ranks, so one vectorised pass over the slots."""
+        dates, rank = self.date_ranks
+        first, last = bisect_left(dates, low), bisect_right(dates, high)
+        return np.flatnonzero((rank >= first) & (rank < last))[: len(self.slots)] if last > first else EMPTY
 
     @staticmethod
     def _mask(wanted: np.ndarray, size: int) -> np.ndarray:
