@@ -163,6 +163,8 @@ def read_transcript(path: str | os.PathLike, *, meeting_id: str, source: str | N
     name = os.fspath(path)
     try:
         kind = sniff.kind_of(data, os.path.splitext(name)[1].lower())
+    except sniff.LockedDocument as err:
+        raise TranscriptError(shown, str(err)) from None
     except sniff.NotARecord as err:
         raise TranscriptError(shown, f"not a meeting record: {err}") from None
     if kind in sniff.OFFICE_KINDS:

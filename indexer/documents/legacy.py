@@ -19,6 +19,10 @@ from .docx import extract_docx
 from ..settings import LIBREOFFICE_PACKAGE, OfficeSettings
 
 
+#: What LibreOffice prints on every run where Java is absent: not about the file.
+_NOISE = ("Warning: failed to launch javaldx",)
+
+
 def convert_to_docx(data: bytes, settings: OfficeSettings) -> bytes:
     """The .doc bytes converted to .docx bytes by LibreOffice (DocumentError on failure)."""
     soffice = settings.soffice_path()
@@ -43,7 +47,9 @@ def convert_to_docx(data: bytes, settings: OfficeSettings) -> bytes:
                                     f"{settings.convert_timeout:g} s (set CIVIC_SEARCH_SOFFICE_TIMEOUT)") from None
         result = folder / "out" / "record.docx"
         if process.returncode != 0 or not result.exists():
-            detail = " ".join(output.decode("utf-8", "replace").split())[-200:]
+            detail = " ".join(line for line in output.decode("utf-8", "replace").splitlines()
+                              if not line.startswith(_NOISE))
+            detail = " ".join(detail.split())[-200:]
             raise DocumentError(f"damaged Word 97-2003 document (LibreOffice could not convert it: "
                                 f"{detail or f'exit code {process.returncode}'})")
         return result.read_bytes()

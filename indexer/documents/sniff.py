@@ -5,11 +5,14 @@ from the content; the extension only decides between the text kinds (``md`` or `
 what an ignored file is counted under.
 
 - ZIP (``PK\\x03\\x04``): ODF text if its ``mimetype`` member says
-  ``application/vnd.oasis.opendocument.text``; Word if ``[Content_Types].xml`` names a main part
+  ``application/vnd.oasis.opendocument.text`` (or ``…text-web``: what LibreOffice writes for a
+  web page saved as .odt); Word if ``[Content_Types].xml`` names a main part
   ``word/document.xml``. A spreadsheet or a presentation is a ZIP too, and not a record.
 - ``%PDF-`` (within the first KB, as readers allow): PDF.
 - OLE2 (``D0 CF 11 E0 A1 B1 1A E1``): a Word 97-2003 document when it has a ``WordDocument``
-  stream (an ``.xls`` or an Outlook ``.msg`` is OLE2 too).
+  stream (an ``.xls`` or an Outlook ``.msg`` is OLE2 too). A password-protected Office file is
+  OLE2 as well: a ``.doc`` with the FIB's encrypted flag, or an ``EncryptedPackage`` (a locked
+  ``.docx``); either is refused as :class:`LockedDocument` before any conversion.
 - RTF (``{\\rtf``, often named ``.doc``) is refused with a reason rather than read as text.
 - HTML: text that starts (after a BOM, white space, an XML declaration or comments) with
   ``<!DOCTYPE html``, ``<html``, ``<head`` or ``<body``; or any text named ``.html``/``.htm``.
@@ -31,7 +34,10 @@ HEAD_BYTES = 2048
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
+ODT_MIMETYPES = (b"application/vnd.oasis.opendocument.text", b"application/vnd.oasis.opendocument.text-web")
+#: FibBase.fEncrypted ([MS-DOC] 2.5.2): the flags word at offset 10 of the WordDocument stream.
+_FIB_FLAGS = slice(10, 12)
+_FIB_ENCRYPTED = 0x0100
 _HTML_START = re.compile(
     rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]",
     re.IGNORECASE | re.DOTALL,
@@ -41,6 +47,11 @@ _WORD_MAIN = re.compile(rb'PartName="/word/document\.xml"', re.IGNORECASE)
 
 class NotARecord(Exception):
     """A file of a kind that holds no meeting record (a spreadsheet, an image...)."""
+
+
+class LockedDocument(NotARecord):
+    """A password-protected Office file: perhaps a record, but nothing can be read without the
+    password (the message is the whole reason, with no "not a meeting record")."""
 
 
 def head_kind(head: bytes, suffix: str) -> str | None:
@@ -67,7 +78,7 @@ def zip_kind(archive: zipfile.ZipFile) -> str:
     if "mimetype" in names:
         with archive.open("mimetype") as member:
             mimetype = member.read(200).strip()
-        if mimetype == ODT_MIMETYPE:
+        if mimetype in ODT_MIMETYPES:
             return "odt"
         raise NotARecord(f"an OpenDocument file of another kind ({mimetype.decode('ascii', 'replace')})")
     if "[Content_Types].xml" in names:
@@ -90,10 +101,15 @@ def ole_kind(data: bytes | str) -> str:
     try:
         with olefile.OleFileIO(data) as ole:
             if ole.exists("WordDocument"):
+                with ole.openstream("WordDocument") as stream:
+                    flags = int.from_bytes(stream.read(12)[_FIB_FLAGS], "little")
+                if flags & _FIB_ENCRYPTED:
+                    raise LockedDocument("encrypted Word 97-2003 document: it needs a password to "
+                                         "open (save a copy without the password)")
                 return "doc"
             if ole.exists("EncryptedPackage"):  # how Office stores a password-protected .docx
-                raise NotARecord("an encrypted Office document: it needs a password to open "
-                                 "(save a copy without the password)")
+                raise LockedDocument("encrypted Office document: it needs a password to open "
+                                     "(save a copy without the password)")
             if ole.exists("Workbook") or ole.exists("Book"):
                 raise NotARecord("an Excel 97-2003 workbook, not a word-processor document")
     except (OSError, ValueError, IndexError) as err:  # olefile's damaged-file errors
