@@ -210,6 +210,23 @@ def _login(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 itself
 
 
+def notify_one_watch(site, server: SmtpServer, env: dict, error: str | None) -> None:
+    """Watch 淨零排碳 for a@city.gov.tw, add meetings that say it and ``index --notify`` with
+    ``env``: the message arrives, or it is not sent with ``error`` (``{port}``: the server's)."""
+    corpus, index = site
+    runner = CliRunner()
+    assert runner.invoke(main, ["watch", "add", "淨零排碳", "--email", "a@city.gov.tw", "--index", str(index)]).exit_code == 0
+    add_new_meetings(corpus)
+    result = runner.invoke(main, ["index", str(corpus), "--notify", "--index", str(index)], env=env)
+    if error is None:
+        assert result.exit_code == 0, result.output
+        assert [m.rcpt_tos for m in server.messages] == [["a@city.gov.tw"]]
+    else:
+        assert result.exit_code == 1
+        assert f"not sent: a@city.gov.tw: {error.format(port=server.port)}" in result.stderr
+        assert server.messages == []
+
+
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 @pytest.mark.parametrize(
     ("environ", "error"),
@@ -223,21 +240,56 @@ def _login(server, session, envelope, mechanism, auth_data):
     ],
 )
 def test_smtp_login_and_security_settings(site, environ, error):
-    corpus, index = site
     server = SmtpServer(authenticator=_login, auth_require_tls=False)
     try:
         env = {**server.environ, "CIVIC_SEARCH_BASE_URL": BASE_URL, **environ}
-        runner = CliRunner()
-        assert runner.invoke(main, ["watch", "add", "淨零排碳", "--email", "a@city.gov.tw", "--index", str(index)]).exit_code == 0
-        add_new_meetings(corpus)
-        result = runner.invoke(main, ["index", str(corpus), "--notify", "--index", str(index)], env=env)
-        if error is None:
-            assert result.exit_code == 0, result.output
-            assert [m.rcpt_tos for m in server.messages] == [["a@city.gov.tw"]]
-        else:
-            assert result.exit_code == 1
-            assert f"not sent: a@city.gov.tw: {error.format(port=server.port)}" in result.stderr
-            assert server.messages == []
+        notify_one_watch(site, server, env, error)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def certificate():
+    """A private CA (trustme) and a server certificate for 127.0.0.1: (the server's TLS context,
+    the CA as a PEM file that the sender trusts through SSL_CERT_FILE, as an office points it at
+    its own CA)."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    with ca.cert_pem.tempfile() as pem:
+        yield server_context, pem
+
+
+@pytest.mark.parametrize(
+    ("security", "server_options", "trusted", "error"),
+    [
+        # The relay will not take mail nor a login before STARTTLS: a message sent proves both
+        # went over TLS; "auto" (the default) upgrades because the relay offers it.
+        ("auto", {"require_starttls": True, "auth_require_tls": True}, True, None),
+        ("starttls", {"require_starttls": True, "auth_require_tls": True}, True, None),
+        ("tls", {}, True, None),  # implicit TLS (port 465 style)
+        ("starttls", {"require_starttls": True}, False,
+         "cannot connect to the SMTP server 127.0.0.1:{port} ([SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"),
+        ("tls", {}, False,
+         "cannot connect to the SMTP server 127.0.0.1:{port} ([SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"),
+    ],
+)
+def test_smtp_over_tls_verifies_the_certificate(site, certificate, security, server_options, trusted, error):
+    server_context, ca_file = certificate
+    if security == "tls":
+        # aiosmtpd does not count a TLS listener as TLS for AUTH, so it is told to offer AUTH.
+        server = SmtpServer(ssl_context=server_context, authenticator=_login, auth_require_tls=False)
+    else:
+        server = SmtpServer(tls_context=server_context, authenticator=_login, **server_options)
+    try:
+        env = {**server.environ, "CIVIC_SEARCH_BASE_URL": BASE_URL, "CIVIC_SEARCH_SMTP_SECURITY": security,
+               "CIVIC_SEARCH_SMTP_USER": "alerts", "CIVIC_SEARCH_SMTP_PASSWORD": "right",
+               "SSL_CERT_FILE": ca_file if trusted else None, "SSL_CERT_DIR": None}
+        notify_one_watch(site, server, env, error)
     finally:
         server.stop()
 
