@@ -37,7 +37,7 @@ from typing import Iterator
 
 import numpy as np
 from whoosh.codec import base
-from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter
+from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3TermsReader
 from whoosh.matching import ListMatcher
 from whoosh.reading import TermInfo, TermNotFound
 
@@ -142,7 +142,17 @@ class TurnCodec(W3Codec):
         return CompactFieldWriter(self, storage, segment)
 
     def terms_reader(self, storage, segment):
-        return CompactTermsReader(super().terms_reader(storage, segment), storage, segment)
+        # W3's own terms_reader, except that the terms file is closed when the postings file
+        # cannot be opened (a commit deleted the segment meanwhile) instead of left to the GC.
+        name = segment.make_filename(self.TERMS_EXT)
+        length = storage.file_length(name)
+        terms = storage.open_file(name)
+        try:
+            postings = segment.open_file(storage, self.POSTS_EXT)
+        except BaseException:
+            terms.close()
+            raise
+        return CompactTermsReader(W3TermsReader(self, terms, length, postings), storage, segment)
 
 
 class CompactFieldWriter(base.FieldWriter):

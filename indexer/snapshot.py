@@ -37,7 +37,7 @@ from .matching import TextMatching
 from .people import MeetingFacts, PersonDirectory, PersonList, person_key
 from .person_column import PersonColumn
 from .store import MeetingInfo, read_store
-from .whoosh_adapter import deleted_docs, segment_doc_frequency, segment_postings_array
+from .whoosh_adapter import deleted_docs, open_reader, segment_doc_frequency, segment_postings_array
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -82,7 +82,7 @@ class Snapshot(TextMatching):
         self.index_dir = index_dir
         self.ix = open_index(index_dir)
         self.generation = self.ix.latest_generation()
-        self.reader = self.ix.reader()
+        self.reader = open_reader(self.ix)
         try:
             self._load(index_dir)
         except BaseException:
@@ -181,7 +181,11 @@ class Snapshot(TextMatching):
         self.meetings = {mid: self.slots[slot][1:] for mid, slot in self.slot_of.items()}
 
     def close(self) -> None:
-        self.reader.close()
+        # Under the read lock: a page of results may still read stored fields from a snapshot
+        # being closed, and Whoosh opens column files lazily: one opened while the reader
+        # closes would never be closed.
+        with self.io_lock:
+            self.reader.close()
 
     # --- per-document values ---------------------------------------------------------------
 

@@ -1,12 +1,15 @@
 """The one place that touches Whoosh's private API.
 
-Two things need more of Whoosh than its public API gives:
+Three things need more of Whoosh than its public API gives:
 
 - Searching reads a whole posting list in one call, straight from our codec's terms reader
   (:class:`~indexer.codec.CompactTermsReader`), instead of walking a matcher posting by posting.
 - Writing commits segments written by several processes in one new table of contents: each
   worker finishes its own segment without committing, and the parent merges, adds its own
   segment and writes the TOC naming them all (see :mod:`indexer.writing`).
+- Opening a reader closes what it opened when it fails: a commit may delete a generation's
+  segment files while a search opens it, and Whoosh's ``ix.reader()`` then leaves the files of
+  the segments it had already opened to the garbage collector.
 
 Whoosh-Reloaded is pinned in setup.cfg for this reason: these are the calls to check when it
 is upgraded. Write-side imports are inside the functions, so the read path does not load
@@ -19,6 +22,7 @@ from typing import Callable
 
 __all__ = [
     "commit_segments",
+    "open_reader",
     "deleted_docs",
     "finish_segment",
     "merge_segments",
@@ -28,6 +32,53 @@ __all__ = [
     "segment_writer",
     "temp_storage",
 ]
+
+
+def open_reader(ix):
+    """A reader of the index's latest generation, as ``ix.reader()`` gives; if a segment cannot
+    be opened (its files deleted by a commit meanwhile), every file opened so far is closed
+    before the error propagates."""
+    from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+
+    toc = ix._read_toc()
+    if not toc.segments:
+        return EmptyReader(toc.schema)
+    readers = []
+    try:
+        for segment in toc.segments:
+            if segment.is_compound():  # not written by civic-search: its files are in one
+                readers.append(SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation))
+                continue
+            codec = segment.codec()
+            # SegmentReader opens the terms, then the per-document files: give it a terms reader
+            # we can close if the second step fails.
+            terms = codec.terms_reader(ix.storage, segment)
+            try:
+                readers.append(SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation,
+                                             codec=_OpenedTerms(codec, terms)))
+            except BaseException:
+                terms.close()
+                raise
+    except BaseException:
+        for reader in readers:
+            reader.close()
+        raise
+    if len(readers) == 1:
+        return readers[0]
+    return MultiReader(readers, generation=toc.generation)
+
+
+class _OpenedTerms:
+    """A segment's codec whose terms reader is already open (everything else is the codec's)."""
+
+    def __init__(self, codec, terms):
+        self._codec, self._terms = codec, terms
+
+    def terms_reader(self, storage, segment):
+        return self._terms
+
+    def __getattr__(self, name):
+        return getattr(self._codec, name)
 
 
 def segment_postings(segreader, fieldname: str, term: bytes) -> tuple[list[int], list[int] | None]:

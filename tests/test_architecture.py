@@ -235,7 +235,7 @@ def test_searching_in_a_new_process_loads_no_write_path_module(index_dir):
 
 
 def test_whoosh_private_api_is_used_in_one_module():
-    private = re.compile(r"\._(?:terms|tempstorage|finalize_segment|close_segment|merge_segments|commit_toc|added|"
+    private = re.compile(r"\._(?:terms|tempstorage|finalize_segment|close_segment|merge_segments|commit_toc|added|read_toc|"
                          r"finish|lk)\b|\b_lk=")
     users = sorted(name for name, path in source_modules().items() if private.search(path.read_text(encoding="utf-8")))
     assert users == ["indexer.whoosh_adapter"]

@@ -10,10 +10,13 @@ is either ``old`` (without the file) or ``new`` (with it), whatever the moment.
 
 from __future__ import annotations
 
+import gc
+import shutil
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -21,9 +24,11 @@ from click.testing import CliRunner
 from whoosh import index as whoosh_index
 
 from indexer.build import build_index
+from indexer.errors import CivicSearchError
 from indexer.cli import main
 from indexer.schema import INDEX_NAME
 from indexer.search import SearchEngine
+from indexer.snapshot import Snapshot
 from search_web import create_app
 
 from conftest import copy_index_fixtures
@@ -178,6 +183,48 @@ def test_a_commit_while_a_new_engine_opens(flip_index, monkeypatch):
         assert engine.search(QUERY, limit=0).total in (old, new)
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize("segment", [0, 1])
+@pytest.mark.parametrize("suffix", [".trm", ".pst", ".cpk", ".turns"])  # (stored fields open lazily)
+def test_a_segment_deleted_while_the_index_opens_leaves_no_file_open(flip_index, tmp_path, segment, suffix):
+    """A commit deletes the files of the generation it replaces, also while a search is opening
+    that generation: the open fails (and is retried on the next one), and every file it had
+    opened is closed then, not left to the garbage collector (a ResourceWarning, and descriptors
+    held meanwhile by every retry)."""
+    corpus, index_dir, _, _ = flip_index
+    Flipper(corpus, index_dir).flip()  # a second segment
+    names = sorted({path.name.split(".")[0] for path in index_dir.glob("MAIN_*.*")})
+    assert len(names) == 2
+    copy = tmp_path / "copy"
+    shutil.copytree(index_dir, copy)
+    (copy / (names[segment] + suffix)).unlink()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises((OSError, CivicSearchError)):
+            Snapshot(copy)
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_closing_a_snapshot_waits_for_a_read_in_progress(index_dir):
+    """A retired snapshot is closed while a page of its results may still read its stored
+    fields: the close waits for the read, and a read after it fails cleanly (no file left
+    open by a lazy column open racing the close)."""
+    snap = Snapshot(index_dir)
+    closer = threading.Thread(target=snap.close)
+    with snap.io_lock:  # a read in progress
+        closer.start()
+        closer.join(timeout=0.5)
+        assert closer.is_alive()
+        assert not snap.reader.is_closed
+    closer.join(timeout=30)
+    assert snap.reader.is_closed
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert snap.meeting_facts(next(iter(snap.meeting_docnum))).complete is False
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 def test_concurrent_searches_on_one_engine(engine):
