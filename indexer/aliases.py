@@ -27,9 +27,7 @@ re-indexes.)
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import threading
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -37,7 +35,7 @@ from typing import Sequence
 
 from .analysis import fold
 from .errors import CivicSearchError
-from .listfiles import file_stamp, read_list_file
+from .listfiles import ListCache, read_list_file
 from .query import And, Node, Not, Or, Text
 
 _VERSION = re.compile(r"^#\s*version\s*:\s*(\S+)", re.IGNORECASE)
@@ -138,8 +136,7 @@ def _read(path: str) -> tuple[str, list[list[str]]]:
     return version, [terms for terms in lines if len(terms) > 1]
 
 
-_cache_lock = threading.Lock()
-_cache: dict[tuple, AliasTable] = {}
+_tables: ListCache[AliasTable] = ListCache()
 
 
 def load_aliases(alias_files: Sequence[str] = ()) -> AliasTable:
@@ -148,23 +145,17 @@ def load_aliases(alias_files: Sequence[str] = ()) -> AliasTable:
     Read again whenever one of the files changes (a running server picks up edits); raises
     :class:`AliasError` when an extra file cannot be read.
     """
-    paths = [bundled_aliases_path(), *alias_files]
-    key = tuple(file_stamp(p) for p in paths)
-    with _cache_lock:
-        table = _cache.get(key)
-    if table is not None:
-        return table
+    return _tables.get([bundled_aliases_path(), *alias_files], _read_aliases)
+
+
+def _read_aliases(paths: Sequence[str]) -> AliasTable:
     lines: list[list[str]] = []
     sources = []
     for path in paths:
         version, file_lines = _read(path)
         sources.append(AliasSource(path, version, len(file_lines)))
         lines.extend(file_lines)
-    table = AliasTable.from_groups(lines, tuple(sources))
-    with _cache_lock:
-        _cache.clear()
-        _cache[key] = table
-    return table
+    return AliasTable.from_groups(lines, tuple(sources))
 
 
 def alias_version(alias_files: Sequence[str] = ()) -> str:

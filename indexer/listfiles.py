@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from typing import Callable, Generic, Sequence, TypeVar
 
 _VERSION = re.compile(r"^#\s*version\s*:\s*(\S+)", re.IGNORECASE)
 
@@ -46,3 +48,26 @@ def file_stamp(path: str) -> tuple:
     except OSError:
         return (path, None)
     return (path, info.st_mtime_ns, info.st_size)
+
+
+T = TypeVar("T")
+
+
+class ListCache(Generic[T]):
+    """The value last built from a list of files, built again when one of them changes: a
+    running server picks up edits, and a search stats the files instead of reading them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._value: T | None = None
+
+    def get(self, paths: Sequence[str], build: Callable[[Sequence[str]], T]) -> T:
+        key = tuple(file_stamp(p) for p in paths)
+        with self._lock:
+            if key == self._key:
+                return self._value
+        value = build(paths)  # outside the lock: a slow read does not hold up other threads
+        with self._lock:
+            self._key, self._value = key, value
+        return value

@@ -52,7 +52,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from .analysis import fold
 from .errors import PersonListError
-from .listfiles import file_stamp, read_list_file
+from .listfiles import ListCache, read_list_file
 from .labels import CHAIR_ROLES, GIVEN, PERSON, ROLE, SURNAME, SURNAMES, LabelReading, read_label
 
 NOBODY = "-"
@@ -96,8 +96,7 @@ class PersonList:
         return self.canonical.get(person_key(text))
 
 
-_cache_lock = threading.Lock()
-_cache: dict[tuple, PersonList] = {}
+_lists: ListCache[PersonList] = ListCache()
 
 
 def load_person_list(person_files: Sequence[str] = ()) -> PersonList:
@@ -108,12 +107,10 @@ def load_person_list(person_files: Sequence[str] = ()) -> PersonList:
     The version is the bundled list's ``# version:``, with ``+`` and a hash of the user's files
     when there are any. Raises :class:`PersonListError` for a file that cannot be read.
     """
-    paths = [bundled_people_path(), *person_files]
-    key = tuple(file_stamp(p) for p in paths)
-    with _cache_lock:
-        found = _cache.get(key)
-    if found is not None:
-        return found
+    return _lists.get([bundled_people_path(), *person_files], _read_person_list)
+
+
+def _read_person_list(paths: Sequence[str]) -> PersonList:
     import hashlib  # only for the user's files; a search need not load it
 
     canonical: dict[str, str] = {}
@@ -133,11 +130,7 @@ def load_person_list(person_files: Sequence[str] = ()) -> PersonList:
                 canonical[person_key(variant)] = name
     if len(paths) > 1:
         version = f"{version}+{digest.hexdigest()[:8]}"
-    table = PersonList(canonical, version, persons)
-    with _cache_lock:
-        _cache.clear()
-        _cache[key] = table
-    return table
+    return PersonList(canonical, version, persons)
 
 
 # --- the directory -------------------------------------------------------------------------------
